@@ -1,0 +1,3 @@
+from gitclaim.cli import main
+
+main()

@@ -1,0 +1,275 @@
+"""State changes of one mission: create, claim (with takeover), release, done/fail, log, heartbeat, unblock.
+
+Each is a decision on the current state (see store.transact) and so a compare-and-swap commit on the mission's
+ref. The holder is the (instance, epoch) pair recorded by the claim: the epoch grows with every claim and
+takeover, and every later write by a holder is checked against the tip it lands on (fencing), so a former
+holder's write can never land on top of a newer claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gitclaim import mission as m
+from gitclaim import timeutil
+from gitclaim.errors import Conflict, InvalidInput, NotFound
+from gitclaim.message import MissionMessage
+from gitclaim.store import Change, Outcome, State, Store, creation
+
+LOG_KINDS = ("note", "milestone", "decision", "issue")
+SEVERITIES = ("low", "medium", "high", "critical")
+MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: this clone's instance id, the git user and the session description."""
+
+    instance: str
+    user: str
+    session: str
+    now: datetime
+
+    @property
+    def stamp(self) -> str:
+        return timeutil.format_ts(self.now)
+
+
+def actor_for(store: Store, as_text: str | None = None, now: datetime | None = None) -> Actor:
+    repo = store.repo
+    return Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now())
+
+
+def _text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
+    if "\0" in text:
+        raise InvalidInput(f"{what} contains a NUL byte")
+    return text
+
+
+# ---- create ------------------------------------------------------------------------------------------------
+
+def create(store: Store, actor: Actor, mission_id: str, title: str, *, priority: int = m.DEFAULT_PRIORITY,
+           body: str = "", requires: tuple[str, ...] = (), files: dict[str, bytes] | None = None,
+           extra: dict | None = None, action: str = "create") -> Outcome:
+    title = " ".join(_text(title, "the title").split())
+    if not title:
+        raise InvalidInput("a mission needs a title (--title TEXT)")
+    new = m.Mission(
+        mission_id=mission_id, title=title, priority=priority, requires=requires, created=actor.stamp,
+        last_activity=actor.stamp, body=_text(body, "the body") + "\n" if body.strip() else "",
+        extra=dict(extra or {}),
+    )
+
+    @creation
+    def decide(state: State | None) -> Change:
+        if state is not None:
+            raise Conflict(f"mission {mission_id} already exists ({state.mission.status}: {state.mission.title})")
+        msg = MissionMessage(action, mission_id, action, trailers={"Instance": actor.instance})
+        return Change(new, msg, files)
+
+    return store.transact(mission_id, decide)
+
+
+# ---- claim and takeover ------------------------------------------------------------------------------------
+
+def is_stale(mission: m.Mission, now: datetime, ttl: timedelta) -> bool:
+    last = mission.last_activity_at()
+    return mission.held and (last is None or now - last > ttl)
+
+
+def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, force: bool = False,
+          reason: str | None = None) -> Outcome:
+    """QUEUED -> ACTIVE with a new epoch. Already yours: no new commit. Held by another: Conflict naming them,
+    unless `steal` and the claim is stale on the very tip the push replaces, or `force` with a reason."""
+    reason = _text(reason, "the reason")
+    if force and not reason:
+        raise InvalidInput("--force takes over a live claim and needs --reason TEXT for the history")
+    ttl = store.repo.ttl
+
+    def decide(state: State | None) -> Change | None:
+        if state is None:
+            raise NotFound(f"no mission {mission_id!r} on remote {store.repo.remote!r}")
+        cur = state.mission
+        if cur.status in m.FINISHED:
+            raise Conflict(f"mission {mission_id} is {cur.status}; it cannot be claimed")
+        takeover = None
+        if cur.held:
+            if cur.claim_instance == actor.instance:
+                return None
+            stale = is_stale(cur, actor.now, ttl)
+            if not (force or (steal and stale)):
+                raise Conflict(held_message(cur, actor.now, ttl, steal=steal))
+            takeover = "force" if not (steal and stale) else "steal"
+        new = cur.evolve(
+            status=m.ACTIVE, claimed_at=actor.stamp, claimed_by=actor.session, claim_user=actor.user,
+            claim_instance=actor.instance, claim_epoch=cur.claim_epoch + 1, last_activity=actor.stamp,
+            blocked_reason=None,
+        )
+        trailers = {"Instance": actor.instance, "Epoch": str(new.claim_epoch)}
+        if takeover:
+            trailers.update({"Takeover": takeover, "Previous-Instance": cur.claim_instance or "",
+                             "Previous-Epoch": str(cur.claim_epoch)})
+            body = reason if reason else ""
+            verb = "take over"
+            return Change(new, MissionMessage(verb, mission_id, "takeover", body, trailers))
+        return Change(new, MissionMessage("claim", mission_id, "claim", "", trailers))
+
+    return store.transact(mission_id, decide)
+
+
+def held_message(cur: m.Mission, now: datetime, ttl: timedelta, *, steal: bool = False) -> str:
+    last = cur.last_activity_at()
+    idle = f", last activity {timeutil.format_duration(now - last)} ago" if last else ""
+    hint = ""
+    if steal:
+        left = (last + ttl - now) if last else timedelta(0)
+        hint = f"; the claim is not stale (stale after {timeutil.format_duration(ttl)} idle, in " \
+               f"{timeutil.format_duration(left)}): use --force --reason TEXT to take over a live claim"
+    return (f"mission {cur.mission_id} is held by {cur.holder_text()} since {cur.claimed_at} "
+            f"(epoch {cur.claim_epoch}{idle}){hint}")
+
+
+# ---- writes by the holder ----------------------------------------------------------------------------------
+
+def require_holder(state: State | None, actor: Actor, mission_id: str, doing: str,
+                   epoch: int | None = None) -> m.Mission:
+    """Fencing: only the current holder may write, and only within its own claim (epoch when given)."""
+    if state is None:
+        raise NotFound(f"no mission {mission_id!r}")
+    cur = state.mission
+    if cur.held and cur.claim_instance != actor.instance:
+        raise Conflict(f"cannot {doing} mission {mission_id}: it is held by {cur.holder_text()}, who took it "
+                       f"over at {cur.claimed_at} (epoch {cur.claim_epoch}); you no longer hold it")
+    if cur.status in m.FINISHED:
+        raise Conflict(f"cannot {doing} mission {mission_id}: it is {cur.status} since {cur.finished_at}")
+    if not cur.held:
+        raise Conflict(f"cannot {doing} mission {mission_id}: it is {cur.status} and not held by you "
+                       f"(claim it first: gitclaim claim {mission_id})")
+    if epoch is not None and epoch != cur.claim_epoch:
+        raise Conflict(f"cannot {doing} mission {mission_id}: your claim was epoch {epoch}, it is now epoch "
+                       f"{cur.claim_epoch} (claimed at {cur.claimed_at}); you no longer hold that claim")
+    return cur
+
+
+def _holder_trailers(actor: Actor, cur: m.Mission) -> dict[str, str]:
+    return {"Instance": actor.instance, "Epoch": str(cur.claim_epoch)}
+
+
+def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = None,
+            epoch: int | None = None) -> Outcome:
+    note = _text(note, "the note")
+
+    def decide(state: State | None) -> Change:
+        cur = require_holder(state, actor, mission_id, "release", epoch)
+        new = cur.evolve(status=m.QUEUED, claimed_at=None, claimed_by=None, claim_user=None,
+                         claim_instance=None, last_activity=actor.stamp, blocked_reason=None)
+        return Change(new, MissionMessage("release", mission_id, "release", note, _holder_trailers(actor, cur)))
+
+    return store.transact(mission_id, decide)
+
+
+def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE, summary: str | None = None,
+           epoch: int | None = None) -> Outcome:
+    """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op."""
+    if status not in m.FINISHED:
+        raise InvalidInput(f"a mission finishes as DONE or FAILED, not {status}")
+    summary = _text(summary, "the summary")
+    verb = "complete" if status == m.DONE else "fail"
+
+    def decide(state: State | None) -> Change | None:
+        if state is not None and state.mission.status == status \
+                and state.mission.claim_instance == actor.instance:
+            return None
+        cur = require_holder(state, actor, mission_id, "finish" if status == m.DONE else "fail", epoch)
+        new = cur.evolve(status=status, summary=summary or cur.summary, finished_at=actor.stamp,
+                         last_activity=actor.stamp, blocked_reason=None)
+        return Change(new, MissionMessage(verb, mission_id, verb, summary, _holder_trailers(actor, cur)))
+
+    return store.transact(mission_id, decide)
+
+
+def heartbeat(store: Store, actor: Actor, mission_id: str, *, epoch: int | None = None) -> Outcome:
+    def decide(state: State | None) -> Change:
+        cur = require_holder(state, actor, mission_id, "heartbeat", epoch)
+        new = cur.evolve(last_activity=actor.stamp)
+        return Change(new, MissionMessage("heartbeat", mission_id, "heartbeat", "", _holder_trailers(actor, cur)))
+
+    return store.transact(mission_id, decide)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str = "note"
+    message: str = ""
+    progress: int | None = None
+    question: str | None = None
+    chosen: str | None = None
+    severity: str | None = None
+    needs_human: bool = False
+    task: str | None = None
+    category: str | None = None
+
+    def check(self) -> "LogEntry":
+        if self.kind not in LOG_KINDS:
+            raise InvalidInput(f"unknown log kind {self.kind!r}: use one of {', '.join(LOG_KINDS)}")
+        if not _text(self.message, "the log message") and not (self.kind == "decision" and self.chosen):
+            raise InvalidInput("a log entry needs a message")
+        if self.progress is not None and not 0 <= self.progress <= 100:
+            raise InvalidInput(f"--progress must be between 0 and 100, got {self.progress}")
+        if self.progress is not None and self.kind != "milestone":
+            raise InvalidInput("--progress goes with --kind milestone")
+        if (self.question or self.chosen) and self.kind != "decision":
+            raise InvalidInput("--question and --chosen go with --kind decision")
+        if self.severity is not None and self.severity not in SEVERITIES:
+            raise InvalidInput(f"unknown severity {self.severity!r}: use one of {', '.join(SEVERITIES)}")
+        if (self.severity or self.needs_human) and self.kind != "issue":
+            raise InvalidInput("--severity and --needs-human go with --kind issue")
+        return self
+
+    def trailers(self) -> dict[str, str]:
+        out = {"Kind": self.kind}
+        for key, value in (("Progress", self.progress), ("Severity", self.severity), ("Task", self.task),
+                           ("Category", self.category), ("Question", self.question), ("Chosen", self.chosen)):
+            if value is not None and value != "":
+                out[key] = str(value)
+        if self.needs_human:
+            out["Needs-Human"] = "yes"
+        return out
+
+
+def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: int | None = None) -> Outcome:
+    """One execution-log entry as one commit; an issue needing a human moves the mission to BLOCKED."""
+    entry.check()
+
+    def decide(state: State | None) -> Change:
+        cur = require_holder(state, actor, mission_id, "log on", epoch)
+        changes: dict = {"last_activity": actor.stamp}
+        if entry.kind == "issue" and entry.needs_human:
+            changes.update(status=m.BLOCKED, blocked_reason=entry.message.strip()[:500])
+        trailers = {**_holder_trailers(actor, cur), **entry.trailers()}
+        msg = MissionMessage(f"log {entry.kind} on", mission_id, "log", entry.message, trailers)
+        return Change(cur.evolve(**changes), msg)
+
+    return store.transact(mission_id, decide)
+
+
+def unblock(store: Store, actor: Actor, mission_id: str, *, note: str | None = None) -> Outcome:
+    """BLOCKED -> ACTIVE: a person's decision, so anyone may; the holder and epoch stay."""
+    note = _text(note, "the note")
+
+    def decide(state: State | None) -> Change:
+        if state is None:
+            raise NotFound(f"no mission {mission_id!r}")
+        cur = state.mission
+        if cur.status != m.BLOCKED:
+            raise Conflict(f"mission {mission_id} is {cur.status}, not BLOCKED")
+        status = m.ACTIVE if cur.held else m.QUEUED
+        new = cur.evolve(status=status, blocked_reason=None, last_activity=actor.stamp)
+        trailers = {"Instance": actor.instance, "Epoch": str(cur.claim_epoch)}
+        return Change(new, MissionMessage("unblock", mission_id, "unblock", note, trailers))
+
+    return store.transact(mission_id, decide)

@@ -1,0 +1,23 @@
+"""Command-line entry point.
+
+`main()` answers `--version` before importing typer: agents call gitclaim in loops, and the CLI framework
+alone costs more than the rest of start-up. Every other command goes through the typer app, whose commands
+are thin wrappers over the library core; the one place that turns a library error into a message and an exit
+code is `run_app` below.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        from gitclaim import __version__
+
+        sys.stdout.write(f"gitclaim {__version__}\n")
+        sys.exit(0)
+    from gitclaim.cli.app import run_app
+
+    sys.exit(run_app(args))

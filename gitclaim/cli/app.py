@@ -1,0 +1,55 @@
+"""The typer application and the single place where library errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from typer.exceptions import TyperException
+
+from gitclaim.errors import USAGE, GitclaimError
+
+app = typer.Typer(
+    name="gitclaim",
+    help="Claim missions atomically through a shared git remote (refs/missions/<id>).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def fail(err: GitclaimError) -> int:
+    """One line on stderr, the documented exit code: the only way an expected failure leaves the CLI."""
+    sys.stderr.write(f"gitclaim: {err}\n")
+    return err.exit_code
+
+
+def _register_commands() -> None:
+    # Each module adds its commands to `app` when imported.
+    from gitclaim.cli import commands  # noqa: F401
+
+
+def run_app(args: list[str]) -> int:
+    _register_commands()
+    try:
+        result = app(args=args, prog_name="gitclaim", standalone_mode=False)
+    except GitclaimError as err:
+        return fail(err)
+    except TyperException as err:  # click's usage errors, as one line instead of a usage box
+        text = err.format_message() if hasattr(err, "format_message") else str(err)
+        sys.stderr.write(f"gitclaim: {text} (see: gitclaim {' '.join(args[:1])} --help)\n")
+        return int(getattr(err, "exit_code", USAGE) or USAGE)
+    except KeyboardInterrupt:
+        sys.stderr.write("gitclaim: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug: still one line, with the traceback only on request
+        if os.environ.get("GITCLAIM_DEBUG"):
+            raise
+        sys.stderr.write(f"gitclaim: internal error: {type(exc).__name__}: {exc} "
+                         "(run again with GITCLAIM_DEBUG=1 for the traceback, and report it)\n")
+        return 1
+    return result if isinstance(result, int) else 0

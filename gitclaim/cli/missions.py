@@ -1,0 +1,264 @@
+"""The mission commands: init, new, list, show, claim, release, done, fail, log, heartbeat, unblock, sync.
+
+Each is a thin wrapper: open the store, call one library function, print the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gitclaim import claims, execlog, lifecycle
+from gitclaim import mission as m
+from gitclaim.cli.app import app
+from gitclaim.cli.output import emit_json, line, table, warn
+from gitclaim.ids import check_id
+from gitclaim.service import open_store
+
+JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
+AS = typer.Option(None, "--as", help="Session description recorded as claimed_by (default: $GITCLAIM_AS).")
+EPOCH = typer.Option(None, "--epoch", help="Fence: refuse unless the claim is still at this epoch.")
+
+
+@app.command()
+def init(
+    remote: str = typer.Option("origin", "--remote", help="The shared remote that holds refs/missions/*."),
+    hooks: bool = typer.Option(False, "--hooks", help="Also install the commit-msg policy hook."),
+    agents: Optional[str] = typer.Option(
+        None, "--agents", help="Keep an 'Active Mission' section in this file (CLAUDE.md or AGENTS.md) and "
+        "install a Claude Code start command."),
+) -> None:
+    """Configure this clone: fetch refspec for refs/missions/*, instance id, first fetch. Safe to run twice."""
+    store = open_store()
+    report = lifecycle.init_clone(store, remote, hooks=hooks, agents_file=agents)
+    for text in report:
+        line(text)
+
+
+@app.command()
+def new(
+    mission_id: str = typer.Argument(..., help="Mission id: lowercase letters, digits, '.', '_', '-'."),
+    title: Optional[str] = typer.Option(None, "--title", help="One-line title."),
+    priority: Optional[str] = typer.Option(None, "--priority", help="0 (most urgent) to 1000, or P0-P9."),
+    body_file: Optional[Path] = typer.Option(None, "--body-file", help="Markdown body ('-' for stdin)."),
+    requires: list[str] = typer.Option([], "--requires", help="A mission id that must be DONE first."),
+    from_dir: Optional[Path] = typer.Option(None, "--from", help="Publish a mission directory "
+                                            "(mission.md, workflow.md, start.md, agents/)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Start from a template: simple, standard, "
+                                          "complex."),
+    json_out: bool = JSON,
+) -> None:
+    """Publish a new QUEUED mission (exit 3 if the id exists)."""
+    check_id(mission_id)
+    store = open_store()
+    out = lifecycle.new_mission(
+        store, mission_id, title=title, priority=priority, body_file=body_file, requires=tuple(requires),
+        from_dir=from_dir, profile=profile,
+    )
+    if json_out:
+        emit_json(out.state.mission.to_json())
+    else:
+        line(f"created {mission_id}: {out.state.mission.title}")
+
+
+@app.command("list")
+def list_cmd(
+    status: Optional[str] = typer.Option(None, "--status", help="Only missions with this status."),
+    stale: bool = typer.Option(False, "--stale", help="Only claims idle for longer than the lease TTL."),
+    archived: bool = typer.Option(False, "--archived", help="List archived missions instead."),
+    json_out: bool = JSON,
+) -> None:
+    """List missions (one fetch, then one for-each-ref and one cat-file for all of them)."""
+    store = open_store()
+    result = lifecycle.list_missions(store, status=status, stale_only=stale, archived=archived)
+    for err in result.broken:
+        warn(str(err))
+    if json_out:
+        emit_json([row for row in result.rows])
+        return
+    if not result.rows:
+        line("no missions" + (f" with status {status.upper()}" if status else ""))
+        return
+    table([_list_row(r) for r in result.rows],
+          ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "TITLE"])
+
+
+def _list_row(r: dict) -> list[str]:
+    holder = r["claimed_by"] or "" if r["status"] in m.HELD else ""
+    since = (r["claimed_at"] or "") if r["status"] in m.HELD else ""
+    idle = r.get("idle") or ""
+    if r.get("stale"):
+        idle += " STALE"
+    return [r["mission_id"], r["status"], f"P{r['priority']}", holder, since, idle, r["title"]]
+
+
+@app.command()
+def show(
+    mission_id: str = typer.Argument(...),
+    file: Optional[str] = typer.Option(None, "--file", help="Print one file of the mission's tree instead."),
+    json_out: bool = JSON,
+) -> None:
+    """Show a mission: its fields, its body and its execution log (read from its history)."""
+    check_id(mission_id)
+    store = open_store()
+    if file is not None:
+        import sys
+
+        sys.stdout.write(lifecycle.read_file(store, mission_id, file).decode("utf-8", "replace"))
+        return
+    view = lifecycle.show_mission(store, mission_id)
+    if json_out:
+        emit_json(view.to_json())
+        return
+    mis = view.state.mission
+    line(f"{mis.mission_id}: {mis.title}")
+    line(f"status: {mis.status}   priority: P{mis.priority}" + (f"   requires: {', '.join(mis.requires)}"
+                                                               if mis.requires else ""))
+    if mis.status in m.HELD:
+        line(f"held by: {mis.holder_text()} since {mis.claimed_at} (epoch {mis.claim_epoch})")
+    if mis.blocked_reason:
+        line(f"blocked: {mis.blocked_reason}")
+    if mis.summary:
+        line(f"summary: {mis.summary}")
+    if view.archived:
+        line("archived: yes")
+    if mis.body.strip():
+        line()
+        line(mis.body.rstrip())
+    line()
+    line(execlog.render(view.events).rstrip())
+
+
+def _claim_json(out, mission_id: str) -> dict:
+    data = out.state.mission.to_json()
+    data["changed"] = out.changed
+    data["commit"] = out.state.commit
+    return data
+
+
+@app.command()
+def claim(
+    mission_id: str = typer.Argument(...),
+    as_text: Optional[str] = AS,
+    steal: bool = typer.Option(False, "--steal", help="Take over a claim idle past the lease TTL."),
+    force: bool = typer.Option(False, "--force", help="Take over a live claim (needs --reason)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why, for the history (with --force)."),
+    json_out: bool = JSON,
+) -> None:
+    """Claim a mission: exit 0 when claimed or already yours, 3 when another holds it."""
+    check_id(mission_id)
+    store = open_store()
+    actor = claims.actor_for(store, as_text)
+    out = claims.claim(store, actor, mission_id, steal=steal, force=force, reason=reason)
+    lifecycle.after_change(store, out)
+    if json_out:
+        emit_json(_claim_json(out, mission_id))
+    elif out.changed:
+        prev = out.previous.mission if out.previous else None
+        took = f" (taken over from {prev.holder_text()})" if prev and prev.held else ""
+        line(f"claimed {mission_id} as \"{actor.session}\" (epoch {out.state.mission.claim_epoch}){took}")
+    else:
+        line(f"already yours: {mission_id} (epoch {out.state.mission.claim_epoch})")
+
+
+@app.command()
+def release(
+    mission_id: str = typer.Argument(...),
+    note: Optional[str] = typer.Option(None, "--note", help="Why, for the history."),
+    epoch: Optional[int] = EPOCH,
+    json_out: bool = JSON,
+) -> None:
+    """Give a mission back to the queue (QUEUED). Only its holder may."""
+    _holder_write(lambda s, a: claims.release(s, a, mission_id, note=note, epoch=epoch), mission_id,
+                  "released", json_out)
+
+
+@app.command()
+def done(
+    mission_id: str = typer.Argument(...),
+    summary: Optional[str] = typer.Option(None, "--summary", help="What was achieved."),
+    epoch: Optional[int] = EPOCH,
+    json_out: bool = JSON,
+) -> None:
+    """Mark a mission DONE. Only its holder may."""
+    _holder_write(lambda s, a: claims.finish(s, a, mission_id, summary=summary, epoch=epoch), mission_id,
+                  "done", json_out)
+
+
+@app.command()
+def fail(
+    mission_id: str = typer.Argument(...),
+    summary: Optional[str] = typer.Option(None, "--summary", help="What went wrong."),
+    epoch: Optional[int] = EPOCH,
+    json_out: bool = JSON,
+) -> None:
+    """Mark a mission FAILED. Only its holder may."""
+    _holder_write(lambda s, a: claims.finish(s, a, mission_id, status=m.FAILED, summary=summary, epoch=epoch),
+                  mission_id, "failed", json_out)
+
+
+@app.command()
+def heartbeat(mission_id: str = typer.Argument(...), epoch: Optional[int] = EPOCH, json_out: bool = JSON) -> None:
+    """Refresh your claim's lease during long silent work."""
+    _holder_write(lambda s, a: claims.heartbeat(s, a, mission_id, epoch=epoch), mission_id, "heartbeat",
+                  json_out)
+
+
+@app.command()
+def log(
+    mission_id: str = typer.Argument(...),
+    message: str = typer.Argument("", help="The entry's text."),
+    kind: str = typer.Option("note", "--kind", help="note, milestone, decision or issue."),
+    progress: Optional[int] = typer.Option(None, "--progress", help="Percent done (milestone)."),
+    question: Optional[str] = typer.Option(None, "--question", help="What was decided (decision)."),
+    chosen: Optional[str] = typer.Option(None, "--chosen", help="The option chosen (decision)."),
+    severity: Optional[str] = typer.Option(None, "--severity", help="low, medium, high, critical (issue)."),
+    needs_human: bool = typer.Option(False, "--needs-human", help="Block the mission until `gitclaim "
+                                     "unblock` (issue)."),
+    task: Optional[str] = typer.Option(None, "--task", help="The task this entry belongs to."),
+    epoch: Optional[int] = EPOCH,
+    json_out: bool = JSON,
+) -> None:
+    """Add an entry to the mission's execution log (one commit). Only its holder may."""
+    entry = claims.LogEntry(kind=kind, message=message, progress=progress, question=question, chosen=chosen,
+                            severity=severity, needs_human=needs_human, task=task)
+    entry.check()
+    _holder_write(lambda s, a: claims.log(s, a, mission_id, entry, epoch=epoch), mission_id,
+                  f"logged {kind} on", json_out)
+
+
+@app.command()
+def unblock(
+    mission_id: str = typer.Argument(...),
+    note: Optional[str] = typer.Option(None, "--note", help="The decision taken, for the history."),
+    json_out: bool = JSON,
+) -> None:
+    """Move a BLOCKED mission back to ACTIVE (a person's decision: anyone may)."""
+    _holder_write(lambda s, a: claims.unblock(s, a, mission_id, note=note), mission_id, "unblocked", json_out)
+
+
+def _holder_write(op, mission_id: str, verb: str, json_out: bool) -> None:
+    check_id(mission_id)
+    store = open_store()
+    actor = claims.actor_for(store)
+    out = op(store, actor)
+    lifecycle.after_change(store, out)
+    if json_out:
+        emit_json(_claim_json(out, mission_id))
+    else:
+        line(f"{verb} {mission_id}" + ("" if out.changed else " (nothing to change)"))
+
+
+@app.command()
+def sync(json_out: bool = JSON) -> None:
+    """Fetch every mission ref from the remote (one fetch)."""
+    store = open_store()
+    store.sync()
+    count = len(store.ids())
+    if json_out:
+        emit_json({"missions": count, "remote": store.repo.remote})
+    else:
+        line(f"{count} missions from {store.repo.remote}")
+

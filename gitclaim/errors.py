@@ -1,0 +1,64 @@
+"""Typed failures of the library core.
+
+The core never prints and never exits: it raises one of these, and the CLI (or the MCP server) turns it into
+one line and an exit code. The codes are documented in docs/exit-codes.md.
+"""
+
+from __future__ import annotations
+
+OK = 0
+ERROR = 1
+USAGE = 2
+CONFLICT = 3
+NOT_FOUND = 4
+NOTHING_READY = 5
+REMOTE = 6
+POLICY = 7
+
+
+class GitclaimError(Exception):
+    """Base of every expected failure; `str(err)` is the one line shown to the user."""
+
+    exit_code = ERROR
+
+
+class InvalidInput(GitclaimError):
+    """Bad id, bad option value, unreadable file: nothing was sent to git."""
+
+    exit_code = USAGE
+
+
+class Conflict(GitclaimError):
+    """Held by another, lost a race, id exists, claim lost (fenced)."""
+
+    exit_code = CONFLICT
+
+
+class NotFound(GitclaimError):
+    exit_code = NOT_FOUND
+
+
+class NothingReady(GitclaimError):
+    exit_code = NOTHING_READY
+
+
+class RemoteError(GitclaimError):
+    """The remote could not be reached, timed out, or refused a push for a reason other than a lost race."""
+
+    exit_code = REMOTE
+
+
+class PolicyViolation(GitclaimError):
+    """A commit message (or text bound for one) breaks the repository's commit policy."""
+
+    exit_code = POLICY
+
+
+class NotARepository(GitclaimError):
+    exit_code = USAGE
+
+
+class CorruptMission(GitclaimError):
+    """A mission's tip does not hold a mission.md this version can read."""
+
+    exit_code = ERROR

@@ -1,0 +1,392 @@
+"""The one module that runs git.
+
+Every git process gitclaim starts goes through `Git.run`: argument lists only (never a shell), machine formats
+only (`--porcelain`, `-z`, `--format`, `cat-file --batch`), never localized prose. Options are separated from
+user text by the callers' validation (mission ids never start with '-') and by `--` / `--end-of-options` where
+git accepts them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from gitclaim.errors import GitclaimError, NotARepository, RemoteError
+
+# Git must never stop to ask a person anything, and must speak the same language whatever the user's locale.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+    "LANG": "C",
+    "GIT_OPTIONAL_LOCKS": "0",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    def error_line(self) -> str:
+        """The last non-empty stderr line: what git itself said, for messages only, never for decisions."""
+        lines = [ln.strip() for ln in self.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        return lines[-1] if lines else f"git exited with {self.returncode}"
+
+
+class GitTimeout(RemoteError):
+    """A git process ran past its time limit and was killed with its children."""
+
+
+class Git:
+    """Runs git in one repository (or plain directory), with a fixed environment."""
+
+    def __init__(self, cwd: Path | str, env: dict[str, str] | None = None) -> None:
+        self.cwd = Path(cwd)
+        self.env = {**os.environ, **_BASE_ENV, **(env or {})}
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        input: bytes | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Result:
+        """Run `git <args>`; raise GitclaimError on a non-zero exit when `check`, GitTimeout past `timeout`."""
+        argv = ("git", *args)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.cwd,
+                env={**self.env, **env} if env else self.env,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # so a timeout can kill ssh and the helpers git started, too
+            )
+        except FileNotFoundError as exc:
+            raise GitclaimError("git is not installed or not on PATH") from exc
+        except NotADirectoryError as exc:
+            raise NotARepository(f"not a directory: {self.cwd}") from exc
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
+            raise GitTimeout(f"git {args[0]} did not finish within {timeout:g}s") from exc
+        except BaseException:
+            _kill_group(proc)
+            raise
+        res = Result(argv, proc.returncode, out, err)
+        if check and not res.ok:
+            raise GitclaimError(f"git {args[0]} failed: {res.error_line()}")
+        return res
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Repository discovery and configuration
+
+
+@dataclass(frozen=True)
+class RepoPaths:
+    git_dir: Path
+    common_dir: Path
+    bare: bool
+    worktree: Path | None
+
+
+def discover(git: Git) -> RepoPaths:
+    res = git.run(
+        ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository", "--show-cdup"],
+        check=False,
+    )
+    if not res.ok:
+        raise NotARepository(f"not a git repository: {git.cwd} (run gitclaim inside a clone of the shared repo)")
+    lines = res.text().split("\n")
+    git_dir = Path(lines[0])
+    common = Path(lines[1])
+    common = common if common.is_absolute() else (git.cwd / common).resolve()
+    bare = lines[2] == "true"
+    worktree = None if bare else (git.cwd / (lines[3] if len(lines) > 3 else "")).resolve()
+    return RepoPaths(git_dir, common, bare, worktree)
+
+
+def config_list(git: Git) -> dict[str, list[str]]:
+    """Every configuration value in effect, keys lower-cased as git reports them (one process)."""
+    res = git.run(["config", "-z", "--list"], check=False)
+    values: dict[str, list[str]] = {}
+    for entry in res.stdout.split(b"\0"):
+        if not entry:
+            continue
+        key, _, value = entry.decode("utf-8", "replace").partition("\n")
+        values.setdefault(key, []).append(value)
+    return values
+
+
+def config_set(git: Git, key: str, value: str, *, add: bool = False) -> None:
+    git.run(["config", "--add", key, value] if add else ["config", key, value])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Objects: read in batches through `cat-file --batch`, written with hash-object, mktree and commit-tree
+
+
+@dataclass(frozen=True)
+class GitObject:
+    oid: str
+    type: str
+    data: bytes
+
+
+def cat_file_batch(git: Git, specs: Sequence[str]) -> list[GitObject | None]:
+    """Read many objects in one `cat-file --batch` process; None for a spec that names nothing."""
+    if not specs:
+        return []
+    for spec in specs:
+        if "\n" in spec:
+            raise ValueError("object spec with a newline")
+    payload = ("\n".join(specs) + "\n").encode()
+    res = git.run(["cat-file", "--batch"], input=payload)
+    return _parse_batch(res.stdout, len(specs))
+
+
+def _parse_batch(out: bytes, count: int) -> list[GitObject | None]:
+    objects: list[GitObject | None] = []
+    pos = 0
+    for _ in range(count):
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].decode()
+        pos = nl + 1
+        fields = header.split(" ")
+        if len(fields) != 3 or not fields[2].isdigit():  # "<spec> missing" / "<spec> ambiguous"
+            objects.append(None)
+            continue
+        size = int(fields[2])
+        objects.append(GitObject(fields[0], fields[1], out[pos:pos + size]))
+        pos += size + 1
+    return objects
+
+
+class CatFile:
+    """One long-lived `cat-file --batch` for walks where each read decides the next (a commit's parent)."""
+
+    def __init__(self, git: Git) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=git.cwd, env=git.env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def get(self, spec: str) -> GitObject | None:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(spec.encode() + b"\n")
+        self._proc.stdin.flush()
+        fields = self._proc.stdout.readline().decode().split()
+        if len(fields) != 3:
+            return None
+        data = self._proc.stdout.read(int(fields[2]) + 1)[:-1]
+        return GitObject(fields[0], fields[1], data)
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> "CatFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    type: str
+    oid: str
+    name: str
+
+
+def parse_tree(data: bytes) -> list[TreeEntry]:
+    """Entries of a raw tree object (`<mode> <name>\\0<20 or 32 byte id>` repeated)."""
+    entries: list[TreeEntry] = []
+    pos = 0
+    oid_len = 20
+    while pos < len(data):
+        sp = data.index(b" ", pos)
+        nul = data.index(b"\0", sp)
+        mode = data[pos:sp].decode()
+        name = data[sp + 1:nul].decode("utf-8", "surrogateescape")
+        oid = data[nul + 1:nul + 1 + oid_len].hex()
+        kind = "tree" if mode == "40000" else ("commit" if mode == "160000" else "blob")
+        entries.append(TreeEntry(mode.rjust(6, "0"), kind, oid, name))
+        pos = nul + 1 + oid_len
+    return entries
+
+
+@dataclass(frozen=True)
+class Commit:
+    oid: str
+    tree: str
+    parents: tuple[str, ...]
+    author: str
+    author_time: int
+    committer_time: int
+    message: str
+
+
+def parse_commit(oid: str, data: bytes) -> Commit:
+    head, _, message = data.partition(b"\n\n")
+    tree, parents, author, atime, ctime = "", [], "", 0, 0
+    for line in head.split(b"\n"):
+        key, _, value = line.decode("utf-8", "replace").partition(" ")
+        if key == "tree":
+            tree = value
+        elif key == "parent":
+            parents.append(value)
+        elif key == "author":
+            author, atime = _ident(value)
+        elif key == "committer":
+            ctime = _ident(value)[1]
+    return Commit(oid, tree, tuple(parents), author, atime, ctime, message.decode("utf-8", "replace"))
+
+
+def _ident(value: str) -> tuple[str, int]:
+    """'Name <mail> 1700000000 +0000' -> ('Name <mail>', 1700000000)."""
+    name, _, rest = value.rpartition("> ")
+    stamp = rest.split(" ")[0]
+    return name + ">", int(stamp) if stamp.isdigit() else 0
+
+
+def write_blob(git: Git, data: bytes) -> str:
+    return git.run(["hash-object", "-w", "--no-filters", "--stdin"], input=data).text().strip()
+
+
+def write_tree(git: Git, entries: Sequence[TreeEntry]) -> str:
+    payload = b"".join(f"{e.mode} {e.type} {e.oid}\t{e.name}".encode() + b"\0" for e in entries)
+    return git.run(["mktree", "-z"], input=payload).text().strip()
+
+
+def commit_tree(git: Git, tree: str, parents: Sequence[str], message: str, env: dict[str, str]) -> str:
+    args = ["commit-tree", "--no-gpg-sign", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    return git.run([*args, "-F", "-"], input=message.encode(), env=env).text().strip()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Local refs
+
+
+def for_each_ref(git: Git, prefix: str) -> list[tuple[str, str]]:
+    """(refname, oid) of every ref under prefix, in one process."""
+    res = git.run(["for-each-ref", "--format=%(objectname) %(refname)", prefix])
+    return [(ref, oid) for oid, _, ref in (ln.partition(" ") for ln in res.text().splitlines() if ln)]
+
+
+def update_ref(git: Git, ref: str, new: str, old: str | None) -> bool:
+    """Move a local ref only if it still holds `old` (None: must not exist); False when it did not."""
+    zero = "0" * len(new)
+    res = git.run(["update-ref", "--no-deref", "-m", "gitclaim", ref, new, old or zero], check=False)
+    return res.ok
+
+
+def delete_ref(git: Git, ref: str) -> None:
+    git.run(["update-ref", "--no-deref", "-d", ref], check=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Talking to the remote: fetch, compare-and-swap push, ls-remote
+
+# Fetch and push must never start maintenance, ask for credentials, run the user's pre-push hooks (a test
+# suite in a pre-push hook must not run on every claim) or recurse into submodules.
+_NET_CONFIG = ["-c", "maintenance.auto=false", "-c", "gc.auto=0", "-c", "fetch.recurseSubmodules=false"]
+
+
+def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, prune: bool = True) -> None:
+    args = [*_NET_CONFIG, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
+    if prune:
+        args.append("--prune")
+    res = git.run([*args, "--", remote, *refspecs], check=False, timeout=timeout)
+    if not res.ok:
+        raise RemoteError(f"cannot fetch from remote {remote!r}: {res.error_line()}")
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    ref: str
+    new: str | None  # None deletes the ref
+    expected: str | None  # None: the ref must not exist yet
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What `git push --porcelain` said, per ref: flag '!' is a rejection; no line means no verdict."""
+
+    returncode: int
+    flags: dict[str, str]
+    summaries: dict[str, str]
+    remote_messages: tuple[str, ...]
+
+    def accepted(self, ref: str) -> bool:
+        return self.returncode == 0 and self.flags.get(ref, "!") != "!"
+
+    def rejected(self, ref: str) -> bool:
+        return self.flags.get(ref) == "!"
+
+
+def push_cas(git: Git, remote: str, updates: Sequence[RefUpdate], *, timeout: float,
+             atomic: bool = False) -> PushOutcome:
+    """Push each update only if the remote ref still holds its expected value (the remote's ref transaction
+    decides). Never raises for a rejection: the caller re-reads the remote to learn what happened."""
+    args = [*_NET_CONFIG, "push", "--porcelain", "--no-verify"]
+    if atomic:
+        args.append("--atomic")
+    specs = []
+    for up in updates:
+        args.append(f"--force-with-lease={up.ref}:{up.expected or ''}")
+        specs.append(f"{up.new or ''}:{up.ref}")
+    res = git.run([*args, "--", remote, *specs], check=False, timeout=timeout)
+    flags, summaries = {}, {}
+    for line in res.text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1 and ":" in parts[1]:
+            ref = parts[1].rpartition(":")[2]
+            flags[ref] = parts[0]
+            summaries[ref] = parts[2]
+    remote_lines = tuple(
+        ln[len("remote: "):].strip() for ln in res.stderr.decode("utf-8", "replace").splitlines()
+        if ln.startswith("remote: ") and ln[len("remote: "):].strip()
+    )
+    return PushOutcome(res.returncode, flags, summaries, remote_lines or (res.error_line(),))
+
+
+def ls_remote(git: Git, remote: str, patterns: Sequence[str], *, timeout: float) -> dict[str, str]:
+    res = git.run(["ls-remote", "--refs", "--", remote, *patterns], check=False, timeout=timeout)
+    if not res.ok:
+        raise RemoteError(f"cannot read remote {remote!r}: {res.error_line()}")
+    out: dict[str, str] = {}
+    for line in res.text().splitlines():
+        oid, _, ref = line.partition("\t")
+        out[ref] = oid
+    return out

@@ -1,0 +1,55 @@
+"""Commit messages of mission commits: a Conventional Commits header, an optional body of user text, and
+machine-readable `Gitclaim-*` trailers.
+
+User text (log messages, summaries, reasons) goes into the body and is checked against the repository's commit
+policy before anything is written; session descriptions are never put into messages (they live in mission.md),
+so an agent may call its session whatever it likes. See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+TRAILER_PREFIX = "Gitclaim-"
+
+
+@dataclass(frozen=True)
+class MissionMessage:
+    verb: str  # "claim", "release", "log note on", ...
+    mission_id: str
+    action: str  # machine name, the Gitclaim-Action trailer
+    body: str = ""
+    trailers: dict[str, str] = field(default_factory=dict)
+
+    def render(self) -> str:
+        lines = [f"chore(mission): {self.verb} {self.mission_id}".rstrip()]
+        body = self.body.strip("\n")
+        if body:
+            lines += ["", body]
+        trailer_lines = [f"{TRAILER_PREFIX}Action: {self.action}"]
+        for key, value in self.trailers.items():
+            if value is not None and value != "":
+                trailer_lines.append(f"{TRAILER_PREFIX}{key}: {one_line(str(value))}")
+        trailer_lines.append(f"{TRAILER_PREFIX}Nonce: {secrets.token_hex(8)}")
+        return "\n".join(lines + [""] + trailer_lines) + "\n"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse(message: str) -> tuple[str, str, dict[str, str]]:
+    """(subject, body, Gitclaim trailers) of a mission commit message."""
+    paragraphs = message.strip("\n").split("\n\n")
+    subject = paragraphs[0].split("\n", 1)[0] if paragraphs else ""
+    trailers: dict[str, str] = {}
+    rest = paragraphs[1:]
+    if rest:
+        last = rest[-1].split("\n")
+        if all(ln.startswith(TRAILER_PREFIX) and ": " in ln for ln in last):
+            for ln in last:
+                key, _, value = ln[len(TRAILER_PREFIX):].partition(": ")
+                trailers[key.lower()] = value
+            rest = rest[:-1]
+    return subject, "\n\n".join(rest), trailers

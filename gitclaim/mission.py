@@ -1,0 +1,256 @@
+"""The mission model and its file, mission.md: YAML frontmatter plus a markdown body.
+
+gitclaim writes the frontmatter as one `key: <JSON value>` line per field. JSON scalars and flow lists are valid
+YAML, so any YAML reader (and a person) reads the file, while gitclaim reads its own files with a JSON fast path:
+listing ten thousand missions must not mean ten thousand YAML parses. Files written by hand or imported fall back
+to a real YAML parse (python-frontmatter).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from gitclaim import timeutil
+from gitclaim.errors import CorruptMission, InvalidInput
+from gitclaim.ids import id_problem
+
+FORMAT_VERSION = 1
+FORMAT_KEY = "gitclaim_format"
+FILENAME = "mission.md"
+MAX_FILE_BYTES = 1024 * 1024
+
+QUEUED, ACTIVE, BLOCKED, DONE, FAILED = "QUEUED", "ACTIVE", "BLOCKED", "DONE", "FAILED"
+STATUSES = (QUEUED, ACTIVE, BLOCKED, DONE, FAILED)
+HELD = (ACTIVE, BLOCKED)  # statuses in which a mission has a holder
+FINISHED = (DONE, FAILED)
+DEFAULT_PRIORITY = 2  # P0 is the most urgent; lower numbers come first
+
+# Field order in the file; anything else a person put there is kept, after these.
+_KNOWN = (
+    FORMAT_KEY, "mission_id", "title", "status", "priority", "requires", "assigned_to", "created",
+    "claimed_at", "claimed_by", "claim_user", "claim_instance", "claim_epoch", "last_activity",
+    "blocked_reason", "summary", "finished_at",
+)
+
+
+@dataclass(frozen=True)
+class Mission:
+    mission_id: str
+    title: str
+    status: str = QUEUED
+    priority: int = DEFAULT_PRIORITY
+    requires: tuple[str, ...] = ()
+    assigned_to: str | None = None
+    created: str | None = None
+    claimed_at: str | None = None
+    claimed_by: str | None = None
+    claim_user: str | None = None
+    claim_instance: str | None = None
+    claim_epoch: int = 0
+    last_activity: str | None = None
+    blocked_reason: str | None = None
+    summary: str | None = None
+    finished_at: str | None = None
+    body: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def held(self) -> bool:
+        return self.status in HELD and bool(self.claim_instance)
+
+    def holder_text(self) -> str:
+        """How a holder is named in messages: session description, git user and instance."""
+        who = self.claimed_by or self.claim_user or "someone"
+        parts = [p for p in (self.claim_user, f"instance {self.claim_instance}" if self.claim_instance else None)
+                 if p and p != who]
+        return f'"{who}"' + (f" ({', '.join(parts)})" if parts else "")
+
+    def last_activity_at(self) -> datetime | None:
+        return timeutil.parse_ts(self.last_activity) or timeutil.parse_ts(self.claimed_at)
+
+    def evolve(self, **changes: Any) -> "Mission":
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable snake_case fields of --json output (docs/json.md)."""
+        return {
+            "mission_id": self.mission_id, "title": self.title, "status": self.status,
+            "priority": self.priority, "requires": list(self.requires), "assigned_to": self.assigned_to,
+            "created": self.created, "claimed_at": self.claimed_at, "claimed_by": self.claimed_by,
+            "user": self.claim_user, "instance": self.claim_instance, "epoch": self.claim_epoch,
+            "last_activity": self.last_activity, "blocked_reason": self.blocked_reason,
+            "summary": self.summary, "finished_at": self.finished_at,
+        }
+
+
+def render(m: Mission) -> bytes:
+    """mission.md bytes for `m`: frontmatter as `key: <JSON>` lines, then the body."""
+    values: dict[str, Any] = {
+        FORMAT_KEY: FORMAT_VERSION, "mission_id": m.mission_id, "title": m.title, "status": m.status,
+        "priority": m.priority, "requires": list(m.requires), "assigned_to": m.assigned_to,
+        "created": m.created, "claimed_at": m.claimed_at, "claimed_by": m.claimed_by,
+        "claim_user": m.claim_user, "claim_instance": m.claim_instance, "claim_epoch": m.claim_epoch,
+        "last_activity": m.last_activity, "blocked_reason": m.blocked_reason, "summary": m.summary,
+        "finished_at": m.finished_at,
+    }
+    lines = ["---"]
+    for key, value in [*values.items(), *m.extra.items()]:
+        lines.append(f"{key}: {json.dumps(_jsonable(value), ensure_ascii=False)}")
+    lines.append("---")
+    body = m.body if m.body.endswith("\n") or not m.body else m.body + "\n"
+    return ("\n".join(lines) + "\n" + body).encode("utf-8")
+
+
+def parse(data: bytes, mission_id: str, *, require_format: bool = True) -> Mission:
+    """Read mission.md bytes of mission `mission_id`; CorruptMission naming the mission when unreadable.
+
+    `require_format=False` is for importing files a team wrote by hand, which carry no format version.
+    """
+    meta, body = _split(data, mission_id)
+    version = meta.get(FORMAT_KEY)
+    if require_format and version is None:
+        raise CorruptMission(f"mission {mission_id}: mission.md has no {FORMAT_KEY} field")
+    if version is not None and version != FORMAT_VERSION:
+        raise CorruptMission(
+            f"mission {mission_id}: mission.md has format version {version!r}, this gitclaim reads "
+            f"{FORMAT_VERSION}: upgrade gitclaim"
+        )
+    return _from_meta(meta, body, mission_id)
+
+
+def _split(data: bytes, mission_id: str) -> tuple[dict[str, Any], str]:
+    if len(data) > MAX_FILE_BYTES:
+        raise CorruptMission(f"mission {mission_id}: mission.md is larger than {MAX_FILE_BYTES} bytes")
+    if b"\0" in data:
+        raise CorruptMission(f"mission {mission_id}: mission.md is binary, not text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptMission(f"mission {mission_id}: mission.md is not UTF-8 text") from None
+    text = text.lstrip("\ufeff")
+    if not text.startswith("---"):
+        raise CorruptMission(f"mission {mission_id}: mission.md has no YAML frontmatter")
+    fast = _fast_split(text)
+    if fast is not None:
+        return fast
+    return _yaml_split(text, mission_id)
+
+
+def _fast_split(text: str) -> tuple[dict[str, Any], str] | None:
+    """Parse frontmatter written by gitclaim itself (`key: <JSON>` lines); None means 'use YAML'."""
+    head, sep, body = text[4:].partition("\n---\n") if text.startswith("---\n") else ("", "", "")
+    if not sep:
+        return None
+    meta: dict[str, Any] = {}
+    for line in head.split("\n"):
+        key, colon, raw = line.partition(": ")
+        if not colon or not key.isidentifier():
+            return None
+        try:
+            meta[key] = json.loads(raw)
+        except ValueError:
+            return None
+    return meta, body
+
+
+def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
+    import frontmatter  # only for files not written by gitclaim: costs start-up time otherwise
+    import yaml
+
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is not valid YAML{where}") from None
+    except (ValueError, TypeError) as exc:
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable ({exc})") from None
+    if not isinstance(post.metadata, dict) or not post.metadata:
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is empty or not a mapping")
+    return dict(post.metadata), post.content + ("\n" if post.content else "")
+
+
+def _from_meta(meta: dict[str, Any], body: str, mission_id: str) -> Mission:
+    def bad(key: str, want: str) -> CorruptMission:
+        return CorruptMission(f"mission {mission_id}: field {key!r} must be {want}, got {meta.get(key)!r}")
+
+    declared = meta.get("mission_id", mission_id)
+    if not isinstance(declared, str) or declared != mission_id:
+        raise CorruptMission(f"mission {mission_id}: mission.md names mission_id {declared!r}")
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise bad("title", "a non-empty string")
+    status = meta.get("status", QUEUED)
+    if not isinstance(status, str) or status.upper() not in STATUSES:
+        raise bad("status", "one of " + ", ".join(STATUSES))
+    priority = parse_priority(meta.get("priority", DEFAULT_PRIORITY), mission_id)
+    requires = meta.get("requires") or []
+    if isinstance(requires, str):
+        requires = [requires]
+    if not isinstance(requires, list) or any(not isinstance(r, str) or id_problem(r) for r in requires):
+        raise bad("requires", "a list of mission ids")
+    epoch = meta.get("claim_epoch", 0) or 0
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise bad("claim_epoch", "a non-negative integer")
+    extra = {k: v for k, v in meta.items() if k not in _KNOWN}
+    return Mission(
+        mission_id=mission_id, title=title.strip(), status=status.upper(), priority=priority,
+        requires=tuple(requires), assigned_to=_opt_str(meta.get("assigned_to")),
+        created=_opt_ts(meta.get("created")), claimed_at=_opt_ts(meta.get("claimed_at")),
+        claimed_by=_opt_str(meta.get("claimed_by")), claim_user=_opt_str(meta.get("claim_user")),
+        claim_instance=_opt_str(meta.get("claim_instance")), claim_epoch=epoch,
+        last_activity=_opt_ts(meta.get("last_activity")), blocked_reason=_opt_str(meta.get("blocked_reason")),
+        summary=_opt_str(meta.get("summary")), finished_at=_opt_ts(meta.get("finished_at")),
+        body=body, extra=extra,
+    )
+
+
+_NAMED_PRIORITIES = {"critical": 0, "urgent": 0, "high": 1, "medium": 2, "normal": 2, "low": 3}
+
+
+def parse_priority(value: Any, mission_id: str = "") -> int:
+    """0 is the most urgent. Accepts integers, 'P0'..'P9' and critical/high/medium/low."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, int) and 0 <= value <= 1000:
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _NAMED_PRIORITIES:
+            return _NAMED_PRIORITIES[text]
+        if text.startswith("p") and text[1:].isdigit():
+            return int(text[1:])
+        if text.isdigit():
+            return int(text)
+    where = f"mission {mission_id}: " if mission_id else ""
+    raise (CorruptMission if mission_id else InvalidInput)(
+        f"{where}priority must be 0-1000, P0-P9 or critical/high/medium/low, got {value!r}"
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _opt_ts(value: Any) -> str | None:
+    parsed = timeutil.parse_ts(value)
+    if parsed is not None:
+        return timeutil.format_ts(parsed)
+    return _opt_str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timeutil.format_ts(value)
+    if isinstance(value, tuple):
+        return list(value)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value

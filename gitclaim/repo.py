@@ -1,0 +1,128 @@
+"""The repository a command runs in: git boundary, paths, configuration, identity and settings.
+
+Everything a command needs to know about its clone is read here with two git processes (rev-parse and
+config --list); nothing else re-reads configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from gitclaim import git as g
+from gitclaim import timeutil
+from gitclaim.errors import InvalidInput, NotFound
+
+DEFAULT_REMOTE = "origin"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_TTL = timedelta(hours=24)
+MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"
+ARCHIVE_REF = "refs/gitclaim/archive"
+ARCHIVE_REFSPEC = f"+{ARCHIVE_REF}:{ARCHIVE_REF}"
+
+
+@dataclass
+class Repo:
+    git: g.Git
+    paths: g.RepoPaths
+    config: dict[str, list[str]] = field(repr=False)
+
+    # ---- configuration ------------------------------------------------------------------------------------
+    def get(self, key: str) -> str | None:
+        values = self.config.get(key.lower())
+        return values[-1] if values else None
+
+    def get_all(self, key: str) -> list[str]:
+        return self.config.get(key.lower(), [])
+
+    @property
+    def remote(self) -> str:
+        return os.environ.get("GITCLAIM_REMOTE") or self.get("gitclaim.remote") or DEFAULT_REMOTE
+
+    def require_remote(self) -> str:
+        name = self.remote
+        if self.get(f"remote.{name}.url") is None:
+            raise NotFound(f"no remote named {name!r} in this clone (set one with: git remote add {name} URL, "
+                           "or choose another with: gitclaim init --remote NAME)")
+        return name
+
+    @property
+    def timeout(self) -> float:
+        raw = os.environ.get("GITCLAIM_TIMEOUT") or self.get("gitclaim.timeout")
+        if not raw:
+            return DEFAULT_TIMEOUT
+        try:
+            value = timeutil.parse_duration(raw).total_seconds()
+        except InvalidInput:
+            raise InvalidInput(f"invalid gitclaim.timeout {raw!r}: use seconds or a duration like 30s") from None
+        if value <= 0:
+            raise InvalidInput("gitclaim.timeout must be positive")
+        return value
+
+    @property
+    def ttl(self) -> timedelta:
+        raw = os.environ.get("GITCLAIM_TTL") or self.get("gitclaim.ttl")
+        return timeutil.parse_duration(raw) if raw else DEFAULT_TTL
+
+    # ---- identity -----------------------------------------------------------------------------------------
+    @property
+    def instance_key(self) -> str:
+        """Each linked worktree gets its own instance id, kept in the shared config under its own name."""
+        if self.paths.git_dir.resolve() == self.paths.common_dir.resolve():
+            return "gitclaim.instance"
+        return f"gitclaim.worktree-{self.paths.git_dir.name}.instance"
+
+    def instance(self, *, create: bool = True) -> str:
+        current = self.get(self.instance_key)
+        if current or not create:
+            return current or ""
+        new_id = secrets.token_hex(6)
+        g.config_set(self.git, self.instance_key, new_id)
+        self.config[self.instance_key.lower()] = [new_id]
+        return new_id
+
+    @property
+    def user_name(self) -> str:
+        return os.environ.get("GIT_AUTHOR_NAME") or self.get("user.name") or ""
+
+    @property
+    def user_email(self) -> str:
+        return os.environ.get("GIT_AUTHOR_EMAIL") or self.get("user.email") or ""
+
+    def user(self) -> str:
+        return self.user_name or f"gitclaim-{self.instance()}"
+
+    def session(self, as_text: str | None) -> str:
+        """The seed's claimed_by: --as, else $GITCLAIM_AS, else the git user on this host."""
+        text = as_text if as_text is not None else os.environ.get("GITCLAIM_AS")
+        if text is not None:
+            text = " ".join(text.split())
+            if not text:
+                raise InvalidInput("the session description (--as / GITCLAIM_AS) is empty")
+            if len(text) > 200:
+                raise InvalidInput("the session description (--as / GITCLAIM_AS) is longer than 200 characters")
+            return text
+        return f"{self.user()}@{socket.gethostname()}"
+
+    def commit_env(self, when: str) -> dict[str, str]:
+        """Author and committer for mission commits: the git user, or a stand-in so commits never fail."""
+        env = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        if not self.user_name:
+            env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = f"gitclaim-{self.instance()}"
+        if not self.user_email:
+            env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = f"{self.instance()}@gitclaim.invalid"
+        return env
+
+    @property
+    def worktree(self) -> Path | None:
+        return self.paths.worktree
+
+
+def open_repo(cwd: Path | str | None = None) -> Repo:
+    git = g.Git(Path(cwd) if cwd is not None else Path.cwd())
+    paths = g.discover(git)
+    return Repo(git, paths, g.config_list(git))
