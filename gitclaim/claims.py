@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from gitclaim import mission as m
 from gitclaim import timeutil
@@ -20,6 +21,9 @@ from gitclaim.store import Change, Outcome, State, Store, creation
 LOG_KINDS = ("note", "milestone", "decision", "issue")
 SEVERITIES = ("low", "medium", "high", "critical")
 MAX_TEXT = 20_000
+
+# An extra check on the current mission, run inside a decision so it sees the very tip the push replaces.
+Guard = Callable[[m.Mission], None]
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,9 @@ def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = N
 
 
 def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE, summary: str | None = None,
-           epoch: int | None = None) -> Outcome:
-    """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op."""
+           epoch: int | None = None, guard: Guard | None = None) -> Outcome:
+    """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op. `guard` may refuse
+    (raise) on the holder's current mission, inside the compare-and-swap loop (gitclaim/tasks.py)."""
     if status not in m.FINISHED:
         raise InvalidInput(f"a mission finishes as DONE or FAILED, not {status}")
     summary = _text(summary, "the summary")
@@ -185,6 +190,8 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
                 and state.mission.claim_instance == actor.instance:
             return None
         cur = require_holder(state, actor, mission_id, "finish" if status == m.DONE else "fail", epoch)
+        if guard is not None:
+            guard(cur)
         new = cur.evolve(status=status, summary=summary or cur.summary, finished_at=actor.stamp,
                          last_activity=actor.stamp, blocked_reason=None)
         return Change(new, MissionMessage(verb, mission_id, verb, summary, _holder_trailers(actor, cur)))
@@ -241,12 +248,16 @@ class LogEntry:
         return out
 
 
-def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: int | None = None) -> Outcome:
-    """One execution-log entry as one commit; an issue needing a human moves the mission to BLOCKED."""
+def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: int | None = None,
+        guard: Guard | None = None) -> Outcome:
+    """One execution-log entry as one commit; an issue needing a human moves the mission to BLOCKED.
+    `guard` may refuse (raise) on the holder's current mission, inside the compare-and-swap loop."""
     entry.check()
 
     def decide(state: State | None) -> Change:
         cur = require_holder(state, actor, mission_id, "log on", epoch)
+        if guard is not None:
+            guard(cur)
         changes: dict = {"last_activity": actor.stamp}
         if entry.kind == "issue" and entry.needs_human:
             changes.update(status=m.BLOCKED, blocked_reason=entry.message.strip()[:500])

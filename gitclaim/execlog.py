@@ -15,6 +15,7 @@ from typing import Any
 
 from gitclaim import message as msg
 from gitclaim import mission as m
+from gitclaim.git import CatFile
 from gitclaim.store import State, Store
 
 
@@ -43,10 +44,10 @@ class Event:
         }
 
 
-def history(store: Store, state: State, *, limit: int | None = None) -> list[Event]:
+def history(store: Store, state: State, *, limit: int | None = None, cat: CatFile | None = None) -> list[Event]:
     """Events oldest first, from one cat-file walk of the chain (the newest `limit` when given)."""
     events = []
-    for commit, mission in store.walk(state.commit, state.mission_id):
+    for commit, mission in store.walk(state.commit, state.mission_id, cat):
         events.append(_event(commit.oid, commit.committer_time, commit.message, mission))
         if limit is not None and len(events) >= limit:
             break

@@ -69,6 +69,7 @@ def new_mission(store: Store, mission_id: str, *, title: str | None, priority: s
         raise InvalidInput("use either --from DIR or --profile P, not both")
     files: dict[str, bytes] = {}
     body = ""
+    extra: dict = {}
     if from_dir is not None or profile is not None:
         files = _mission_files(mission_id, title, from_dir, profile)
         base = m.parse(files.pop(m.FILENAME), mission_id, require_format=False) if m.FILENAME in files else None
@@ -77,6 +78,7 @@ def new_mission(store: Store, mission_id: str, *, title: str | None, priority: s
             body = base.body
             priority = priority if priority is not None else base.priority
             requires = requires or base.requires
+            extra = dict(base.extra)  # keep what the directory's mission.md carries (profile, ...)
     if body_file is not None:
         body = _read_body(body_file)
     if not title:
@@ -84,7 +86,7 @@ def new_mission(store: Store, mission_id: str, *, title: str | None, priority: s
     prio = m.parse_priority(priority) if priority is not None else m.DEFAULT_PRIORITY
     actor = claims.actor_for(store, as_text)
     return claims.create(store, actor, mission_id, title, priority=prio, body=body, requires=requires,
-                         files=files or None)
+                         files=files or None, extra=extra)
 
 
 def _mission_files(mission_id: str, title: str | None, from_dir: Path | None, profile: str | None

@@ -61,6 +61,7 @@ class Store:
         self.git = repo.git
         self._policy_check = policy_check
         self._fetched = False
+        self.pushes = 0  # push attempts made by this store, reported by `next` and the benchmarks
 
     # ---- reading ------------------------------------------------------------------------------------------
     def sync(self) -> None:
@@ -119,24 +120,35 @@ class Store:
             raise NotFound(f"no mission {mission_id!r} on remote {self.repo.remote!r}")
         return state
 
-    def walk(self, tip: str, mission_id: str) -> Iterator[tuple[g.Commit, m.Mission | None]]:
-        """The mission's history from `tip` back to its creation: each commit and the mission it holds."""
-        with g.CatFile(self.git) as cat:
-            oid: str | None = tip
-            while oid:
-                obj = cat.get(oid)
-                if obj is None or obj.type != "commit":
-                    return
-                commit = g.parse_commit(oid, obj.data)
-                blob = cat.get(f"{commit.tree}:{m.FILENAME}")
-                try:
-                    mission = m.parse(blob.data, mission_id) if blob else None
-                except CorruptMission:
-                    mission = None
-                yield commit, mission
-                oid = commit.parents[0] if commit.parents else None
+    def walk(self, tip: str, mission_id: str, cat: g.CatFile | None = None
+             ) -> Iterator[tuple[g.Commit, m.Mission | None]]:
+        """The mission's history from `tip` back to its creation: each commit and the mission it holds.
+        Pass `cat` to share one cat-file process across the walks of many missions."""
+        if cat is None:
+            with g.CatFile(self.git) as own:
+                yield from self.walk(tip, mission_id, own)
+            return
+        oid: str | None = tip
+        while oid:
+            obj = cat.get(oid)
+            if obj is None or obj.type != "commit":
+                return
+            commit = g.parse_commit(oid, obj.data)
+            blob = cat.get(f"{commit.tree}:{m.FILENAME}")
+            try:
+                mission = m.parse(blob.data, mission_id) if blob else None
+            except CorruptMission:
+                mission = None
+            yield commit, mission
+            oid = commit.parents[0] if commit.parents else None
 
     # ---- writing ------------------------------------------------------------------------------------------
+    def check_message(self, message: str) -> None:
+        """Raise PolicyViolation when `message` breaks the repository's commit policy (for commits written
+        outside transact, such as the archive commit)."""
+        if self._policy_check is not None:
+            self._policy_check(message)
+
     def transact(self, mission_id: str, decide: Decide, *, fresh: bool = False) -> Outcome:
         """Decide on the current state and push the change as a compare-and-swap; on a lost race or an
         unknown outcome, re-read the remote and decide again. Refusals and no-ops are only trusted on state
@@ -205,6 +217,7 @@ class Store:
     def _push(self, mission_id: str, new_oid: str, expected: str | None) -> bool:
         ref = mission_ref(mission_id)
         remote = self.repo.require_remote()
+        self.pushes += 1
         try:
             outcome = g.push_cas(self.git, remote, [g.RefUpdate(ref, new_oid, expected)],
                                  timeout=self.repo.timeout)

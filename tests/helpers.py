@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 GITCLAIM = [sys.executable, "-m", "gitclaim"]
@@ -45,3 +46,37 @@ def remote_mission(remote: Path | str, mission_id: str) -> str:
         ["git", "show", f"refs/missions/{mission_id}:mission.md"],
         cwd=remote, check=True, text=True, capture_output=True,
     ).stdout
+
+
+# A racer: a real process that imports gitclaim, waits at a file barrier so that all racers start their command
+# at the same moment, then runs the real CLI entry point and reports its exit code.
+RACER = """
+import os, sys, time
+go = sys.argv[1]
+deadline = time.time() + 60
+while not os.path.exists(go) and time.time() < deadline:
+    time.sleep(0.001)
+from gitclaim.cli import main
+main(sys.argv[2:])
+"""
+
+
+def race(clones: list[Path], args_for: "Callable[[int], list[str]]", barrier_dir: Path,
+         env: dict[str, str] | None = None, timeout: float = 120) -> list[subprocess.CompletedProcess[str]]:
+    """Start one real process per clone, release them together, return their results in clone order."""
+    import time
+
+    go = barrier_dir / f"go-{time.monotonic_ns()}"
+    full_env = {**os.environ, **(env or {})}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(go), *args_for(i)], cwd=clone, env=full_env,
+                         text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for i, clone in enumerate(clones)
+    ]
+    time.sleep(0.3)  # let every racer finish importing before the gun
+    go.write_text("go")
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return results

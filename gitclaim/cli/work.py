@@ -1,0 +1,61 @@
+"""Commands that pick work: next and start."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from gitclaim import claims, lifecycle, ready, session
+from gitclaim.cli.app import app
+from gitclaim.cli.missions import AS, JSON
+from gitclaim.cli.output import emit_json, line
+from gitclaim.service import open_store
+
+
+@app.command("next")
+def next_cmd(as_text: Optional[str] = AS, json_out: bool = JSON) -> None:
+    """Claim the best ready mission in one step; exit 5 when nothing is ready."""
+    store = open_store()
+    actor = claims.actor_for(store, as_text)
+    got = ready.next_mission(store, actor)
+    lifecycle.after_change(store, got.outcome)
+    mis = got.outcome.state.mission
+    if json_out:
+        data = mis.to_json()
+        data.update(commit=got.outcome.state.commit, lost_races=got.lost_races, pushes=got.pushes)
+        emit_json(data)
+    else:
+        line(f"claimed {mis.mission_id} (P{mis.priority}, epoch {mis.claim_epoch}): {mis.title}")
+
+
+@app.command()
+def start(
+    as_text: Optional[str] = AS,
+    claim: bool = typer.Option(False, "--claim", help="Claim the top ready mission if you hold none."),
+    json_out: bool = JSON,
+) -> None:
+    """Session start: your missions (with the log tail), other active ones (staleness), the ready queue."""
+    store = open_store()
+    actor = claims.actor_for(store, as_text)
+    report = session.start(store, actor, claim=claim)
+    if json_out:
+        emit_json(report.to_json())
+    else:
+        import sys
+
+        sys.stdout.write(session.render(report))
+
+
+@app.command()
+def demo(
+    agents: int = typer.Option(4, "--agents", min=2, max=16, help="How many agent processes race."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory to look at."),
+) -> None:
+    """Run a self-contained race: a throwaway remote, several clones, agents claiming missions."""
+    from gitclaim import demo as demo_mod
+    from gitclaim.errors import GitclaimError
+
+    result = demo_mod.run(agents=agents, keep=keep, echo=line)
+    if not result.exactly_once:
+        raise GitclaimError("the demo found a mission claimed twice")

@@ -1,0 +1,87 @@
+"""Ready work and `next`: claim the best ready mission in one step.
+
+Ready means QUEUED with every mission in `requires` DONE. Best means the most urgent priority tier (P0 first).
+Within that tier, agents must not all run at the same top mission: each ranks the tier by a hash of
+(its instance id, the mission id, the attempt), rendezvous hashing, so concurrent agents spread over the tier and
+a lost race is the exception; priority between tiers stays strict. Details and measurements: docs/ready-work.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from gitclaim import claims
+from gitclaim import mission as m
+from gitclaim.errors import Conflict, NothingReady
+from gitclaim.store import Outcome, State, Store
+
+MAX_ROUNDS = 50
+
+
+@dataclass(frozen=True)
+class Claimed:
+    outcome: Outcome
+    lost_races: int
+    pushes: int
+
+
+def ready(states: list[State], done_elsewhere: set[str] | None = None) -> list[State]:
+    """QUEUED missions whose requirements are all DONE, most urgent first, then oldest."""
+    done = {s.mission_id for s in states if s.mission.status == m.DONE} | (done_elsewhere or set())
+    out = [s for s in states if s.mission.status == m.QUEUED and all(r in done for r in s.mission.requires)]
+    return sorted(out, key=lambda s: (s.mission.priority, s.mission.created or "", s.mission_id))
+
+
+def _archived_done(store: Store, states: list[State]) -> set[str]:
+    """Requirements that are not live may have been archived: look them up only when some mission needs one."""
+    live = {s.mission_id for s in states}
+    missing = {r for s in states if s.mission.status == m.QUEUED for r in s.mission.requires if r not in live}
+    if not missing:
+        return set()
+    from gitclaim import archive
+
+    found, _ = archive.archived_states(store)
+    return {s.mission_id for s in found if s.mission_id in missing and s.mission.status == m.DONE}
+
+
+def choose(candidates: list[State], instance: str, attempt: int) -> State:
+    tier = [s for s in candidates if s.mission.priority == candidates[0].mission.priority]
+    return max(tier, key=lambda s: _score(instance, s.mission_id, attempt))
+
+
+def _score(instance: str, mission_id: str, attempt: int) -> bytes:
+    return hashlib.blake2b(f"{instance}\0{mission_id}\0{attempt}".encode(), digest_size=8).digest()
+
+
+def ready_now(store: Store) -> tuple[list[State], list[State]]:
+    """(all readable missions, the ready ones) from the local mirror."""
+    states, _ = store.all()
+    return states, ready(states, _archived_done(store, states))
+
+
+def next_mission(store: Store, actor: claims.Actor) -> Claimed:
+    """Fetch once, claim the best ready mission; on a lost race, re-read and take the next best."""
+    store.sync()
+    lost, pushes_before = 0, store.pushes
+    for attempt in range(MAX_ROUNDS):
+        states, candidates = ready_now(store)
+        if not candidates:
+            raise NothingReady(_nothing_ready(states))
+        pick = choose(candidates, actor.instance, attempt)
+        try:
+            out = claims.claim(store, actor, pick.mission_id)
+        except Conflict:
+            lost += 1
+            continue
+        return Claimed(out, lost, store.pushes - pushes_before)
+    raise Conflict(f"lost {lost} races in a row for ready missions; try again")
+
+
+def _nothing_ready(states: list[State]) -> str:
+    queued = [s for s in states if s.mission.status == m.QUEUED]
+    held = [s for s in states if s.mission.status in m.HELD]
+    if queued:
+        return (f"nothing ready to claim: {len(queued)} queued missions wait on requirements that are not DONE, "
+                f"{len(held)} are held")
+    return f"nothing ready to claim: no queued missions ({len(held)} held, {len(states) - len(held)} others)"

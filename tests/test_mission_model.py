@@ -1,0 +1,51 @@
+import pytest
+
+from gitclaim import mission as m
+from gitclaim.errors import CorruptMission
+
+
+def test_render_then_parse_round_trips() -> None:
+    orig = m.Mission("abc", "Title: with colon", status=m.ACTIVE, priority=1, requires=("x", "y"),
+                     claimed_by='quote " and \u00e9', claim_epoch=3, body="# Body\n\ntext\n",
+                     extra={"custom": {"k": [1, 2]}})
+    assert m.parse(m.render(orig), "abc") == orig
+
+
+def test_rendered_frontmatter_is_valid_yaml() -> None:
+    import frontmatter
+
+    post = frontmatter.loads(m.render(m.Mission("abc", "T", claimed_by="a: b # c")).decode())
+    assert post.metadata["claimed_by"] == "a: b # c"
+    assert post.metadata[m.FORMAT_KEY] == m.FORMAT_VERSION
+
+
+def test_hand_written_seed_file_parses_without_format() -> None:
+    text = (b"---\nmission_id: 2025-12-22-thaifa-migration-critical\nstatus: QUEUED\nassigned_to: Claude Code\n"
+            b"created: 2025-12-22\ntitle: Thaifa\n---\n# Mission\n")
+    mis = m.parse(text, "2025-12-22-thaifa-migration-critical", require_format=False)
+    assert mis.status == m.QUEUED and mis.created == "2025-12-22T00:00:00Z" and mis.assigned_to == "Claude Code"
+
+
+@pytest.mark.parametrize("data,needle", [
+    (b"---\ntitle: [unclosed\n---\n", "not valid YAML"),
+    (b"no frontmatter\n", "no YAML frontmatter"),
+    (b"---\n" + m.FORMAT_KEY.encode() + b": 99\nmission_id: x\ntitle: t\n---\n", "format version 99"),
+    (b"---\nmission_id: x\ntitle: t\n---\n", "no gitclaim_format"),
+    (b"---\n" + m.FORMAT_KEY.encode() + b": 1\nmission_id: x\ntitle: t\nstatus: WEIRD\n---\n", "'status'"),
+    (b"---\n" + m.FORMAT_KEY.encode() + b": 1\nmission_id: x\ntitle: t\npriority: [1]\n---\n", "priority"),
+    (b"---\n" + m.FORMAT_KEY.encode() + b": 1\nmission_id: y\ntitle: t\n---\n", "names mission_id 'y'"),
+    (b"---\n" + m.FORMAT_KEY.encode() + b": 1\nmission_id: x\n---\n", "'title'"),
+    (b"\x00\x01binary", "binary"),
+    (b"---\n- a list\n---\n", "not a mapping"),
+])
+def test_parse_refuses_with_the_mission_named(data: bytes, needle: str) -> None:
+    with pytest.raises(CorruptMission) as err:
+        m.parse(data, "x")
+    assert str(err.value).startswith("mission x: ")
+    assert needle in str(err.value)
+
+
+@pytest.mark.parametrize("value,expected", [(0, 0), ("P0", 0), ("p3", 3), ("high", 1), ("critical", 0),
+                                            ("7", 7)])
+def test_priority_forms(value, expected) -> None:
+    assert m.parse_priority(value) == expected
