@@ -3,7 +3,7 @@
 Ready means QUEUED with every mission in `requires` DONE. Best means the most urgent priority tier (P0 first).
 Within that tier, agents must not all run at the same top mission: each ranks the tier by a hash of
 (its instance id, the mission id, the attempt), rendezvous hashing, so concurrent agents spread over the tier and
-a lost race is the exception; priority between tiers stays strict. Details and measurements: docs/ready-work.md.
+a lost race is the exception; priority between tiers stays strict. Details and measurements: docs/lifecycle.md and docs/performance.md.
 """
 
 from __future__ import annotations
