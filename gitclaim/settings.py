@@ -25,6 +25,10 @@ class Settings:
         data = parse(read_text(repo))
         settings = cls(data)
         settings.policy_check = _policy_checker(data)
+        if data.get("lease_ttl") is not None:
+            from gitclaim import timeutil
+
+            repo.shared_ttl = timeutil.parse_duration(str(data["lease_ttl"]))
         return settings
 
 
@@ -67,7 +71,7 @@ def _policy_checker(data: dict[str, Any]) -> Callable[[str], None] | None:
     policy = config.load_policy(yaml.safe_dump({"policy": data.get("policy")}) if data.get("policy") else None)
 
     def check(message: str) -> None:
-        found = checker.check_message(message, policy)
+        found = checker.check_message(message, policy, verbatim=True)
         if found:
             from gitclaim.errors import PolicyViolation
 

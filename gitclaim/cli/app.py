@@ -26,13 +26,34 @@ def fail(err: GitclaimError) -> int:
     return err.exit_code
 
 
-def _register_commands() -> None:
+# Which module defines each command, so that a call imports only what its command needs: agents run gitclaim
+# in loops, and importing every command's dependencies would cost more than the work itself. `--help`, an
+# unknown name or no name imports them all. tests/test_cli_registry.py keeps this table complete.
+COMMAND_MODULES = {
+    **dict.fromkeys(["init", "new", "list", "show", "claim", "release", "done", "fail", "heartbeat", "log",
+                     "unblock", "sync"], "missions"),
+    **dict.fromkeys(["next", "start", "demo"], "work"),
+    **dict.fromkeys(["check-msg", "hooks"], "policy"),
+    **dict.fromkeys(["import", "export", "archive"], "lifecycle_cmds"),
+    **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
+    "guard": "guard_cmds",
+    "doctor": "doctor_cmd",
+}
+
+
+def _register_commands(args: list[str]) -> None:
     # Each module adds its commands to `app` when imported.
-    from gitclaim.cli import commands  # noqa: F401
+    import importlib
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    if name in COMMAND_MODULES and not any(a in ("-h", "--help") for a in args[:1]):
+        importlib.import_module(f"gitclaim.cli.{COMMAND_MODULES[name]}")
+    else:
+        importlib.import_module("gitclaim.cli.commands")
 
 
 def run_app(args: list[str]) -> int:
-    _register_commands()
+    _register_commands(args)
     try:
         result = app(args=args, prog_name="gitclaim", standalone_mode=False)
     except GitclaimError as err:

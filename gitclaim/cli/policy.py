@@ -1,0 +1,97 @@
+"""`gitclaim check-msg` and `gitclaim hooks install|uninstall`: thin wrappers over gitclaim.policy and
+gitclaim.hooks_install. Violations are listed on stderr here; the exit code comes from PolicyViolation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gitclaim.cli.app import app
+from gitclaim.errors import InvalidInput, PolicyViolation
+from gitclaim.git import Git
+from gitclaim.hooks_install import install_commit_msg_hook, uninstall_commit_msg_hook
+from gitclaim.policy import (
+    PolicyConfig,
+    Violation,
+    check_message,
+    check_range,
+    format_violations,
+    policy_from_repo,
+)
+
+hooks_app = typer.Typer(help="Install or remove the commit-msg hook that enforces the commit policy.",
+                        no_args_is_help=True)
+app.add_typer(hooks_app, name="hooks")
+
+
+@app.command("check-msg")
+def check_msg(
+    file: Annotated[Optional[str], typer.Argument(
+        help="Commit message file, as a commit-msg hook receives it ('-' for stdin).", show_default=False)] = None,
+    message: Annotated[Optional[str], typer.Option(
+        "--message", "-m", help="Check this text instead of a file.", show_default=False)] = None,
+    rev_range: Annotated[Optional[str], typer.Option(
+        "--range", help="Check every commit in a range, e.g. origin/main..HEAD.", show_default=False)] = None,
+) -> None:
+    """Check commit messages against the repository's commit policy (exit 7 on violations)."""
+    if sum(x is not None for x in (file, message, rev_range)) != 1:
+        raise InvalidInput("check-msg: give exactly one of FILE, --message or --range")
+    git = Git(Path.cwd())
+    config = policy_from_repo(git)
+    if rev_range is not None:
+        _check_range(git, rev_range, config)
+        return
+    if message is not None:
+        source, text = "message", message
+    else:
+        source, text = str(file), _read_message(str(file))
+    _report(check_message(text, config), source, "commit message breaks the policy")
+
+
+@hooks_app.command("install")
+def hooks_install(
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing commit-msg.legacy with the current foreign hook.")] = False,
+) -> None:
+    """Install the commit-msg hook in this clone (honours core.hooksPath; keeps a foreign hook)."""
+    typer.echo(install_commit_msg_hook(Git(Path.cwd()), force=force).describe())
+
+
+@hooks_app.command("uninstall")
+def hooks_uninstall() -> None:
+    """Remove gitclaim's commit-msg hook and restore the hook it replaced."""
+    typer.echo(uninstall_commit_msg_hook(Git(Path.cwd())).describe())
+
+
+def _check_range(git: Git, rev_range: str, config: PolicyConfig) -> None:
+    reports = check_range(git, rev_range, config)
+    bad = [r for r in reports if r.violations]
+    for report in bad:
+        sys.stderr.write(format_violations(report.violations, report.commit.oid[:12]) + "\n")
+    if bad:
+        count = sum(len(r.violations) for r in bad)
+        verb = "breaks" if len(bad) == 1 else "break"
+        raise PolicyViolation(f"{rev_range}: {len(bad)} of {_plural(len(reports), 'commit')} {verb} the policy "
+                              f"({_plural(count, 'violation')})")
+    typer.echo(f"ok: {_plural(len(reports), 'commit')} checked")
+
+
+def _report(violations: list[Violation], source: str, summary: str) -> None:
+    if violations:
+        sys.stderr.write(format_violations(violations, source) + "\n")
+        raise PolicyViolation(f"{summary} ({_plural(len(violations), 'violation')})")
+
+
+def _read_message(file: str) -> str:
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from exc
+    return data.decode("utf-8", "replace")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

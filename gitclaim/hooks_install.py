@@ -1,0 +1,147 @@
+"""Installing and removing gitclaim's commit-msg hook in a clone.
+
+The hook directory comes from `git rev-parse --git-path hooks`, which honours core.hooksPath. A hook that is
+already there and is not ours is never overwritten: it moves to `commit-msg.legacy`, and our script runs it
+first. Our script is recognised by its id line, so installing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from gitclaim.errors import Conflict, NotARepository
+from gitclaim.git import Git
+
+HOOK_NAME = "commit-msg"
+LEGACY_SUFFIX = ".legacy"
+HOOK_ID = "# gitclaim-hook: commit-msg"
+
+Action = Literal["installed", "updated", "unchanged", "removed", "not-installed"]
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What install/uninstall did. `legacy` is the foreign hook kept aside (install) or put back (uninstall)."""
+
+    action: Action
+    hook: Path
+    legacy: Path | None = None
+
+    def describe(self) -> str:
+        """One line for a person; the CLI prints it."""
+        if self.action == "installed":
+            kept = f" (the existing hook was kept as {self.legacy.name} and runs first)" if self.legacy else ""
+            return f"installed the commit-msg hook at {self.hook}{kept}"
+        if self.action == "updated":
+            return f"updated the commit-msg hook at {self.hook}"
+        if self.action == "unchanged":
+            return f"the commit-msg hook is already installed at {self.hook}"
+        restored = "; the previous hook is back in place" if self.legacy else ""
+        if self.action == "removed":
+            return f"removed the commit-msg hook from {self.hook}{restored}"
+        return f"no gitclaim commit-msg hook at {self.hook}{restored}"
+
+    @property
+    def message(self) -> str:
+        """Same as describe(): the name `gitclaim init` reads."""
+        return self.describe()
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def hook_script() -> str:
+    """The hook as shipped in the package (gitclaim/hooks/commit-msg)."""
+    return resources.files("gitclaim").joinpath("hooks", HOOK_NAME).read_text(encoding="utf-8")
+
+
+def hooks_dir(git: Git) -> Path:
+    """Where git looks for hooks in this clone (core.hooksPath if set), as an absolute path."""
+    res = git.run(["rev-parse", "--git-path", "hooks"], check=False)
+    if not res.ok:
+        raise NotARepository(f"not a git repository: {git.cwd}")
+    # The answer is relative to the directory git ran in, or absolute when core.hooksPath is.
+    return (git.cwd / res.text().strip()).resolve()
+
+
+def install_commit_msg_hook(git: Git, *, force: bool = False) -> InstallResult:
+    """Install (or update) our commit-msg hook; `force` lets a foreign hook replace an existing .legacy."""
+    directory = hooks_dir(git)
+    hook, legacy = directory / HOOK_NAME, directory / (HOOK_NAME + LEGACY_SUFFIX)
+    script = hook_script()
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(hook):
+        current = _read(hook)
+        if current is not None and _is_ours(current):
+            return _refresh(hook, legacy, current, script)
+        _keep_foreign(hook, legacy, force)
+    _write_executable(hook, script)
+    return InstallResult("installed", hook, legacy if os.path.lexists(legacy) else None)
+
+
+def uninstall_commit_msg_hook(git: Git) -> InstallResult:
+    """Remove our hook and put back the one it replaced; a foreign hook is left alone."""
+    directory = hooks_dir(git)
+    hook, legacy = directory / HOOK_NAME, directory / (HOOK_NAME + LEGACY_SUFFIX)
+    current = _read(hook) if os.path.lexists(hook) else None
+    if current is not None and _is_ours(current):
+        hook.unlink()
+        return InstallResult("removed", hook, _restore(legacy, hook))
+    if os.path.lexists(hook):
+        return InstallResult("not-installed", hook)  # someone else's hook: not ours to touch
+    return InstallResult("not-installed", hook, _restore(legacy, hook))
+
+
+def _refresh(hook: Path, legacy: Path, current: str, script: str) -> InstallResult:
+    kept = legacy if os.path.lexists(legacy) else None
+    if current == script and os.access(hook, os.X_OK):
+        return InstallResult("unchanged", hook, kept)
+    _write_executable(hook, script)
+    return InstallResult("updated", hook, kept)
+
+
+def _keep_foreign(hook: Path, legacy: Path, force: bool) -> None:
+    """Move a foreign hook to .legacy, refusing to lose an older .legacy unless forced."""
+    if os.path.lexists(legacy) and not force:
+        raise Conflict(
+            f"{hook} is not gitclaim's and {legacy.name} already exists; merge or remove one of them, "
+            f"or rerun with --force to replace {legacy.name} with the current hook"
+        )
+    os.replace(hook, legacy)
+
+
+def _restore(legacy: Path, hook: Path) -> Path | None:
+    if not os.path.lexists(legacy):
+        return None
+    os.replace(legacy, hook)
+    return hook
+
+
+def _is_ours(text: str) -> bool:
+    return any(line.startswith(HOOK_ID) for line in text.splitlines()[:5])
+
+
+def _read(path: Path) -> str | None:
+    """The hook's text, or None when it is not a readable text file (a directory, a dangling link)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _write_executable(path: Path, text: str) -> None:
+    # Written beside the target and renamed over it: git never runs a half-written hook.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
