@@ -30,6 +30,7 @@ class Repo:
     git: g.Git
     paths: g.RepoPaths
     config: dict[str, list[str]] = field(repr=False)
+    shared_ttl: timedelta | None = None  # lease_ttl from the committed .gitclaim.yaml (settings.py)
 
     # ---- configuration ------------------------------------------------------------------------------------
     def get(self, key: str) -> str | None:
@@ -66,7 +67,9 @@ class Repo:
     @property
     def ttl(self) -> timedelta:
         raw = os.environ.get("GITCLAIM_TTL") or self.get("gitclaim.ttl")
-        return timeutil.parse_duration(raw) if raw else DEFAULT_TTL
+        if raw:
+            return timeutil.parse_duration(raw)
+        return self.shared_ttl or DEFAULT_TTL
 
     # ---- identity -----------------------------------------------------------------------------------------
     @property
@@ -94,7 +97,8 @@ class Repo:
         return os.environ.get("GIT_AUTHOR_EMAIL") or self.get("user.email") or ""
 
     def user(self) -> str:
-        return self.user_name or f"gitclaim-{self.instance()}"
+        """The claim's user: `gitclaim.user` (to match a server login, docs/server-guard.md), else git's."""
+        return self.get("gitclaim.user") or self.user_name or f"gitclaim-{self.instance()}"
 
     def session(self, as_text: str | None) -> str:
         """The seed's claimed_by: --as, else $GITCLAIM_AS, else the git user on this host."""
