@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The README's test command: install the real servers the test suite drives (sshd, lighttpd + git
+# http-backend, git daemon), install gitclaim with its test extra, run the whole suite.
+# Runs as root on a bare Debian 12 machine (CI=true, no stdin) as well as by hand. Safe to run again.
+# Extra arguments go to pytest.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo -n"
+fi
+
+# Installing openssh-server or lighttpd must not start the packaged services: they would listen
+# on every interface (:22, :80). The tests start their own copies on 127.0.0.1 only. A
+# policy-rc.d that answers 101 ("action forbidden") is Debian's switch for that; it is removed
+# again afterwards unless it was already there.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod 755 "$POLICY"
+  trap '$SUDO rm -f "$POLICY"' EXIT
+fi
+
+PACKAGES=(git openssh-server openssh-client lighttpd)
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+  PACKAGES+=(python3 python3-pip python3-venv)
+fi
+
+echo "tests: apt-get install ${PACKAGES[*]}"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  "${PACKAGES[@]}" >/dev/null
+
+# sshd refuses to start without its privilege separation directory (systemd normally makes it).
+$SUDO mkdir -p -m 0755 /run/sshd
+
+# Debian's own python3 is "externally managed" (PEP 668): install into a virtualenv then, and
+# put it first on PATH so the commands below are the same either way.
+if python3 -c 'import os, sys, sysconfig; sys.exit(not (sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))'; then
+  VENV="${GITCLAIM_CI_VENV:-${HOME:-/root}/.cache/gitclaim-ci-venv}"
+  if [ ! -x "$VENV/bin/python3" ]; then
+    if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+      $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    python3 -m venv "$VENV"
+  fi
+  export PATH="$VENV/bin:$PATH"
+fi
+
+echo "tests: pip install -e .[test] ($(python3 --version))"
+python3 -m pip install -q -e '.[test]'
+
+echo "tests: $(git --version), $(/usr/sbin/sshd -V 2>&1 | head -n1), $(/usr/sbin/lighttpd -v | head -n1)"
+python3 -m pytest -q "$@"
