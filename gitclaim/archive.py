@@ -1,14 +1,299 @@
-"""Archive of finished missions (placeholder until the archive command lands)."""
+"""Archive: move finished missions off `refs/missions/` onto one ref, `refs/gitclaim/archive` (docs/archive.md).
+
+One archive run is one atomic push that both moves the archive ref to a new commit and deletes each archived
+mission ref, every ref checked against the value it was read at. The new commit's parents are the previous
+archive tip and the archived missions' tips, so their whole histories stay reachable from that single ref; its
+tree holds `index.json` (id -> tip, status, title, times) and each final mission.md under `missions/<id>.md`.
+A rejected push (a mission changed meanwhile) is re-read and decided again on what the remote holds then.
+
+The archive ref is fetched on demand only (list --archived, show of an archived mission, archive itself), so
+the ordinary fetch of every command stays as small as the live missions.
+"""
 
 from __future__ import annotations
 
-from gitclaim.errors import CorruptMission
+import json
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from gitclaim import git as g
+from gitclaim import mission as m
+from gitclaim import timeutil
+from gitclaim.errors import Conflict, CorruptMission, RemoteError
+from gitclaim.ids import mission_ref
+from gitclaim.message import MissionMessage
+from gitclaim.repo import ARCHIVE_REF, MISSIONS_REFSPEC
 from gitclaim.store import State, Store
+
+# A glob, not the exact ref: fetching an exact ref the remote does not have (no archive yet) is an error,
+# while a glob that matches nothing is not. Only refs/gitclaim/archive* can match.
+ARCHIVE_FETCH = f"+{ARCHIVE_REF}*:{ARCHIVE_REF}*"
+INDEX = "index.json"
+MISSIONS_DIR = "missions"
+INDEX_FORMAT = 1
+# Each archived mission adds a parent to the commit and two arguments to the push: batches keep both far from
+# the operating system's argument limits. Each batch is still one atomic push.
+MAX_BATCH = 500
+MAX_ATTEMPTS = 8
+
+_fetched: "weakref.WeakSet[Store]" = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One archived mission in index.json."""
+
+    mission_id: str
+    tip: str
+    status: str
+    title: str
+    finished_at: str | None
+    archived_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tip": self.tip, "status": self.status, "title": self.title, "finished_at": self.finished_at,
+                "archived_at": self.archived_at}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The local archive ref: its tip, its index and (when asked for) the entries of its missions/ tree."""
+
+    tip: str | None
+    index: dict[str, Entry]
+    tree: tuple[g.TreeEntry, ...] = ()
+
+
+@dataclass
+class ArchiveResult:
+    dry_run: bool
+    missions: list[dict[str, Any]] = field(default_factory=list)  # archived, or eligible in a dry run
+    commits: list[str] = field(default_factory=list)
+    pushes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "count": len(self.missions), "missions": self.missions,
+                "commits": self.commits, "pushes": self.pushes}
+
+
+# ---- reading --------------------------------------------------------------------------------------------------
+
+def fetch(store: Store, *, missions: bool = False) -> None:
+    """Fetch the archive ref (with the mission refs too when asked: still one fetch)."""
+    specs = [MISSIONS_REFSPEC, ARCHIVE_FETCH] if missions else [ARCHIVE_FETCH]
+    g.fetch(store.git, store.repo.require_remote(), specs, timeout=store.repo.timeout)
+    _fetched.add(store)
+
+
+def _fetch_once(store: Store) -> None:
+    # `next` may look up archived requirements on every round: one fetch per command is enough.
+    if store not in _fetched:
+        fetch(store)
+
+
+def snapshot(store: Store, *, with_tree: bool = False) -> Snapshot:
+    """The local archive ref's tip and index (and missions/ tree) in one cat-file, whatever the archive's size."""
+    specs = [ARCHIVE_REF, f"{ARCHIVE_REF}:{INDEX}"] + ([f"{ARCHIVE_REF}:{MISSIONS_DIR}"] if with_tree else [])
+    objs = g.cat_file_batch(store.git, specs)
+    commit, index = objs[0], objs[1]
+    if commit is None:
+        return Snapshot(None, {})
+    # An archive commit made by hand (without an index) still keeps its parents reachable: read it as empty.
+    entries = parse_index(index.data) if index is not None else {}
+    missions = objs[2] if with_tree else None
+    tree = tuple(g.parse_tree(missions.data)) if missions is not None and missions.type == "tree" else ()
+    return Snapshot(commit.oid, entries, tree)
+
+
+def parse_index(data: bytes) -> dict[str, Entry]:
+    try:
+        raw = json.loads(data)
+        if raw.get("format") != INDEX_FORMAT:
+            raise CorruptMission(f"{ARCHIVE_REF}: {INDEX} has format {raw.get('format')!r}, this gitclaim reads "
+                                 f"{INDEX_FORMAT}: upgrade gitclaim")
+        return {mid: Entry(mid, e["tip"], e["status"], e["title"], e.get("finished_at"), e["archived_at"])
+                for mid, e in raw["missions"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptMission(f"{ARCHIVE_REF}: {INDEX} is unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def render_index(index: dict[str, Entry]) -> bytes:
+    # One mission per line, sorted: an archive's history diffs line by line.
+    lines = [f"  {json.dumps(mid)}: {json.dumps(index[mid].to_json(), ensure_ascii=False)}"
+             for mid in sorted(index)]
+    return ('{"format": %d, "missions": {\n' % INDEX_FORMAT + ",\n".join(lines) + "\n}}\n").encode("utf-8")
+
+
+def archived_index(store: Store) -> dict[str, Entry]:
+    """Every archived mission's index entry (status, title, tip) without reading any mission.md."""
+    _fetch_once(store)
+    return snapshot(store).index
 
 
 def archived_states(store: Store) -> tuple[list[State], list[CorruptMission]]:
-    return [], []
+    """Every archived mission as its final commit holds it: one fetch and two cat-files in all."""
+    entries = sorted(archived_index(store).values(), key=lambda e: e.mission_id)
+    blobs = g.cat_file_batch(store.git, [f"{e.tip}:{m.FILENAME}" for e in entries])
+    states, broken = [], []
+    for entry, blob in zip(entries, blobs):
+        try:
+            if blob is None:
+                raise CorruptMission(f"archived mission {entry.mission_id}: its tip holds no {m.FILENAME}")
+            states.append(State(m.parse(blob.data, entry.mission_id), entry.tip))
+        except CorruptMission as err:
+            broken.append(err)
+    return states, broken
 
 
 def find_archived(store: Store, mission_id: str) -> State | None:
-    return None
+    """The archived mission with its tree; its tip is its last commit, so `show` walks its history as usual."""
+    entry = archived_index(store).get(mission_id)
+    if entry is None:
+        return None
+    commit, tree, blob = g.cat_file_batch(store.git, [entry.tip, f"{entry.tip}^{{tree}}",
+                                                      f"{entry.tip}:{m.FILENAME}"])
+    if commit is None or tree is None or blob is None:
+        raise CorruptMission(f"archived mission {mission_id}: its tip {entry.tip[:12]} is missing or holds no "
+                             f"{m.FILENAME}")
+    return State(m.parse(blob.data, mission_id), entry.tip, tuple(g.parse_tree(tree.data)))
+
+
+# ---- choosing -------------------------------------------------------------------------------------------------
+
+def finished_time(mission: m.Mission) -> datetime | None:
+    return timeutil.parse_ts(mission.finished_at) or timeutil.parse_ts(mission.last_activity)
+
+
+def eligible(states: list[State], now: datetime, older_than: timedelta) -> list[State]:
+    """DONE and FAILED missions finished at least `older_than` ago, oldest first. A finished mission with no
+    time at all is taken only when any age will do."""
+    cutoff = now - older_than
+    out = []
+    for state in states:
+        if state.mission.status not in m.FINISHED:
+            continue
+        when = finished_time(state.mission)
+        if (when is None and older_than <= timedelta(0)) or (when is not None and when <= cutoff):
+            out.append(state)
+    return sorted(out, key=lambda s: (finished_time(s.mission) or now, s.mission_id))
+
+
+def _row(state: State) -> dict[str, Any]:
+    mis = state.mission
+    return {"mission_id": mis.mission_id, "status": mis.status, "title": mis.title,
+            "finished_at": mis.finished_at, "tip": state.commit}
+
+
+# ---- writing --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Attempt:
+    commit: str
+    expected: str | None  # the archive tip the commit was built on
+    batch: tuple[State, ...]
+
+
+def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool = False,
+            now: datetime | None = None) -> ArchiveResult:
+    """Archive every eligible mission, MAX_BATCH per atomic push; a lost race is decided again on fresh state."""
+    now = now or timeutil.now()
+    result = ArchiveResult(dry_run)
+    failures, fresh = 0, False
+    while failures < MAX_ATTEMPTS:
+        if not fresh:
+            fetch(store, missions=True)
+        snap = snapshot(store, with_tree=not dry_run)
+        todo = eligible(store.all()[0], now, older_than)
+        if dry_run or not todo:
+            result.missions += [_row(s) for s in todo]
+            return result
+        result.pushes += 1
+        landed, fresh = _archive_batch(store, snap, todo[:MAX_BATCH], now)
+        if landed is None:
+            failures += 1
+            continue
+        result.missions += [_row(s) for s in landed.batch]
+        result.commits.append(landed.commit)
+        failures = 0
+        if len(todo) <= MAX_BATCH:
+            return result
+    raise Conflict(f"archive: lost the race {MAX_ATTEMPTS} times in a row (missions keep changing); try again")
+
+
+def _archive_batch(store: Store, snap: Snapshot, batch: list[State], now: datetime
+                   ) -> tuple[_Attempt | None, bool]:
+    """Build and push one archive commit: (the attempt when it landed, whether the refs were just fetched)."""
+    attempt = _Attempt(_build(store, snap, batch, now), snap.tip, tuple(batch))
+    outcome = _push(store, attempt)
+    if _accepted(outcome, attempt):
+        # The mission refs stay in the local mirror until the next fetch prunes them, as in every clone.
+        g.update_ref(store.git, ARCHIVE_REF, attempt.commit, attempt.expected)
+        return attempt, False
+    return (attempt if _landed(store, attempt, outcome) else None), True
+
+
+def _build(store: Store, snap: Snapshot, batch: list[State], now: datetime) -> str:
+    """The archive commit: previous tip and every archived tip as parents; index.json and missions/<id>.md."""
+    git = store.git
+    blobs = g.cat_file_batch(git, [f"{s.commit}:{m.FILENAME}" for s in batch])
+    entries = {e.name: e for e in snap.tree}
+    index = dict(snap.index)
+    stamp = timeutil.format_ts(now)
+    for state, blob in zip(batch, blobs):
+        mis = state.mission
+        if blob is not None:  # the same blob as the tip's mission.md: nothing is copied
+            name = f"{mis.mission_id}.md"
+            entries[name] = g.TreeEntry("100644", "blob", blob.oid, name)
+        index[mis.mission_id] = Entry(mis.mission_id, state.commit, mis.status, mis.title, mis.finished_at, stamp)
+    missions_tree = g.write_tree(git, [entries[name] for name in sorted(entries)])
+    root = g.write_tree(git, [
+        g.TreeEntry("100644", "blob", g.write_blob(git, render_index(index)), INDEX),
+        g.TreeEntry("040000", "tree", missions_tree, MISSIONS_DIR),
+    ])
+    message = _message(len(batch), store.repo.instance())
+    store.check_message(message)
+    parents = ([snap.tip] if snap.tip else []) + [s.commit for s in batch]
+    return g.commit_tree(git, root, parents, message, store.repo.commit_env(stamp))
+
+
+def _message(count: int, instance: str) -> str:
+    what = f"{count} mission{'' if count == 1 else 's'}"
+    # The ids stay out of the message: index.json lists them, and a long list makes no header.
+    return MissionMessage("archive", what, "archive", "", {"Instance": instance, "Count": str(count)}).render()
+
+
+def _push(store: Store, attempt: _Attempt) -> g.PushOutcome | None:
+    """One atomic push: the archive ref and the deletion of every archived mission ref, each compare-and-swap.
+    None when the push timed out (its outcome is unknown)."""
+    try:
+        return g.push_cas(store.git, store.repo.require_remote(), _updates(attempt), timeout=store.repo.timeout,
+                          atomic=True)
+    except g.GitTimeout:
+        return None
+
+
+def _updates(attempt: _Attempt) -> list[g.RefUpdate]:
+    updates = [g.RefUpdate(ARCHIVE_REF, attempt.commit, attempt.expected)]
+    return updates + [g.RefUpdate(mission_ref(s.mission_id), None, s.commit) for s in attempt.batch]
+
+
+def _accepted(outcome: g.PushOutcome | None, attempt: _Attempt) -> bool:
+    return outcome is not None and all(outcome.accepted(u.ref) for u in _updates(attempt))
+
+
+def _landed(store: Store, attempt: _Attempt, outcome: g.PushOutcome | None) -> bool:
+    """After a push without a clear yes: fetch and look. Our commit on the archive ref: it landed. Nothing
+    changed at all: the remote refused for another reason (hook, permissions, no atomic pushes). Else: a race."""
+    fetch(store, missions=True)
+    snap = snapshot(store)
+    if snap.tip == attempt.commit:
+        return True
+    tips = dict(store.ids())
+    unchanged = snap.tip == attempt.expected and all(tips.get(s.mission_id) == s.commit for s in attempt.batch)
+    if unchanged and outcome is not None:
+        said = "; ".join(outcome.remote_messages)
+        raise RemoteError(f"archive: remote {store.repo.remote!r} refused the atomic push: {said}")
+    return False
+

@@ -86,14 +86,28 @@ class Git:
             out, err = proc.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             _kill_group(proc)
-            raise GitTimeout(f"git {args[0]} did not finish within {timeout:g}s") from exc
+            raise GitTimeout(f"git {_subcommand(args)} timed out after {timeout:g}s (the limit is GITCLAIM_TIMEOUT "
+                             "or git config gitclaim.timeout)") from exc
         except BaseException:
             _kill_group(proc)
             raise
         res = Result(argv, proc.returncode, out, err)
         if check and not res.ok:
-            raise GitclaimError(f"git {args[0]} failed: {res.error_line()}")
+            raise GitclaimError(f"git {_subcommand(args)} failed: {res.error_line()}")
         return res
+
+
+def _subcommand(args: Sequence[str]) -> str:
+    """The git command's name for messages: the first argument that is not a `-c key=value` option."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "-c":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return args[0] if args else "git"
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -327,7 +341,10 @@ def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, pru
     args = [*_NET_CONFIG, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
     if prune:
         args.append("--prune")
-    res = git.run([*args, "--", remote, *refspecs], check=False, timeout=timeout)
+    try:
+        res = git.run([*args, "--", remote, *refspecs], check=False, timeout=timeout)
+    except GitTimeout as err:
+        raise GitTimeout(f"cannot fetch from remote {remote!r}: {err}") from None
     if not res.ok:
         raise RemoteError(f"cannot fetch from remote {remote!r}: {res.error_line()}")
 
@@ -382,7 +399,10 @@ def push_cas(git: Git, remote: str, updates: Sequence[RefUpdate], *, timeout: fl
 
 
 def ls_remote(git: Git, remote: str, patterns: Sequence[str], *, timeout: float) -> dict[str, str]:
-    res = git.run(["ls-remote", "--refs", "--", remote, *patterns], check=False, timeout=timeout)
+    try:
+        res = git.run(["ls-remote", "--refs", "--", remote, *patterns], check=False, timeout=timeout)
+    except GitTimeout as err:
+        raise GitTimeout(f"cannot read remote {remote!r}: {err}") from None
     if not res.ok:
         raise RemoteError(f"cannot read remote {remote!r}: {res.error_line()}")
     out: dict[str, str] = {}
@@ -390,3 +410,46 @@ def ls_remote(git: Git, remote: str, patterns: Sequence[str], *, timeout: float)
         oid, _, ref = line.partition("\t")
         out[ref] = oid
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An independent reader for audits: GitPython, not the code paths above, so that a bug in how gitclaim reads
+# and writes is not also in how its results are checked. Imported lazily: it costs ~100 ms.
+
+
+@dataclass(frozen=True)
+class AuditCommit:
+    oid: str
+    parents: tuple[str, ...]
+    message: str
+    committed: int
+    mission_md: bytes | None
+
+
+def audit_refs(repo_path: Path | str, prefix: str = "refs/missions/") -> dict[str, list[AuditCommit]]:
+    """Every ref under prefix with its whole history (newest first, all parents followed), read by GitPython."""
+    import git as gitpython  # GitPython
+
+    repo = gitpython.Repo(str(repo_path))
+    try:
+        out: dict[str, list[AuditCommit]] = {}
+        for ref in repo.refs:
+            if not ref.path.startswith(prefix):
+                continue
+            chain, seen, todo = [], set(), [ref.commit]
+            while todo:
+                commit = todo.pop()
+                if commit.hexsha in seen:
+                    continue
+                seen.add(commit.hexsha)
+                try:
+                    blob = (commit.tree / "mission.md").data_stream.read()
+                except KeyError:
+                    blob = None
+                chain.append(AuditCommit(commit.hexsha, tuple(p.hexsha for p in commit.parents),
+                                         str(commit.message), int(commit.committed_date), blob))
+                todo.extend(commit.parents)
+            out[ref.path] = chain
+        return out
+    finally:
+        repo.close()

@@ -41,8 +41,8 @@ def _archived_done(store: Store, states: list[State]) -> set[str]:
         return set()
     from gitclaim import archive
 
-    found, _ = archive.archived_states(store)
-    return {s.mission_id for s in found if s.mission_id in missing and s.mission.status == m.DONE}
+    index = archive.archived_index(store)
+    return {mid for mid in missing if mid in index and index[mid].status == m.DONE}
 
 
 def choose(candidates: list[State], instance: str, attempt: int) -> State:

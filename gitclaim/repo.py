@@ -22,7 +22,6 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_TTL = timedelta(hours=24)
 MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"
 ARCHIVE_REF = "refs/gitclaim/archive"
-ARCHIVE_REFSPEC = f"+{ARCHIVE_REF}:{ARCHIVE_REF}"
 
 
 @dataclass

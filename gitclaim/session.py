@@ -69,6 +69,7 @@ def _claim_top(store: Store, actor: claims.Actor, report: StartReport) -> None:
     except NothingReady as err:
         report.note = str(err)
         return
+    lifecycle.after_change(store, got.outcome)
     report.claimed = got.outcome.state.mission.to_json()
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gitclaim import git as g
-from gitclaim.errors import InvalidInput
+from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.repo import Repo
 
 FILENAME = ".gitclaim.yaml"
@@ -60,21 +60,18 @@ def parse(text: str | None) -> dict[str, Any]:
     return data
 
 
-def _policy_checker(data: dict[str, Any]) -> Callable[[str], None] | None:
+def _policy_checker(data: dict[str, Any]) -> Callable[[str], None]:
     """A function that raises PolicyViolation for a message that breaks the repository's commit policy."""
-    try:
-        from gitclaim.policy import checker, config
-    except ImportError:  # the checker arrives with the policy module
-        return None
-    import yaml
+    from gitclaim.policy import checker, config
 
-    policy = config.load_policy(yaml.safe_dump({"policy": data.get("policy")}) if data.get("policy") else None)
+    section = data.get("policy")
+    if section is not None and not isinstance(section, dict):
+        raise InvalidInput(f"{FILENAME}: policy: expected a mapping")
+    policy = config.policy_from_section(section) if section else config.PolicyConfig()
 
     def check(message: str) -> None:
         found = checker.check_message(message, policy, verbatim=True)
         if found:
-            from gitclaim.errors import PolicyViolation
-
             first = found[0]
             raise PolicyViolation(
                 f"refused before writing anything: the commit message would break this repository's commit "

@@ -62,6 +62,7 @@ class Store:
         self._policy_check = policy_check
         self._fetched = False
         self.pushes = 0  # push attempts made by this store, reported by `next` and the benchmarks
+        self._last_push: g.PushOutcome | g.GitTimeout | None = None  # the verdict _reread explains
 
     # ---- reading ------------------------------------------------------------------------------------------
     def sync(self) -> None:
@@ -218,10 +219,13 @@ class Store:
         ref = mission_ref(mission_id)
         remote = self.repo.require_remote()
         self.pushes += 1
+        # Forget the previous attempt's verdict: _reread must never report an older push's answer for this one.
+        self._last_push = None
         try:
             outcome = g.push_cas(self.git, remote, [g.RefUpdate(ref, new_oid, expected)],
                                  timeout=self.repo.timeout)
-        except g.GitTimeout:
+        except g.GitTimeout as err:
+            self._last_push = err
             return False
         if outcome.accepted(ref):
             g.update_ref(self.git, ref, new_oid, expected)
@@ -232,7 +236,7 @@ class Store:
     def _reread(self, mission_id: str, before: State | None, new_oid: str) -> State | None:
         """After a push without a clear yes: fetch and look. Our commit there: it landed. The ref unchanged:
         the remote refused for another reason (a hook, permissions) or never answered. Else: lost a race."""
-        outcome = getattr(self, "_last_push", None)
+        outcome = self._last_push
         try:
             self.sync()
         except RemoteError as err:
@@ -244,6 +248,12 @@ class Store:
         if now is not None and now.commit == new_oid:
             return now
         unchanged = (now.commit if now else None) == (before.commit if before else None)
+        if unchanged and isinstance(outcome, g.GitTimeout):
+            # Not a refusal: the push may still be applied by a slow server after this look.
+            raise RemoteError(
+                f"mission {mission_id}: the push to remote {self.repo.remote!r} got no answer ({outcome}); it has "
+                "not landed yet, but its outcome is unknown and will be read again by the next command"
+            )
         if unchanged:
             said = "; ".join(outcome.remote_messages) if outcome else "no answer"
             raise RemoteError(f"mission {mission_id}: remote {self.repo.remote!r} refused the push: {said}")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from gitclaim.errors import InvalidInput
 from gitclaim.git import Git
@@ -62,12 +61,19 @@ def load_policy(yaml_text: str | None) -> PolicyConfig:
     return _policy_from_section(section)
 
 
+def policy_from_section(section: dict[str, Any]) -> PolicyConfig:
+    """The policy of an already-parsed `policy:` section."""
+    return _policy_from_section(section)
+
+
 def policy_from_repo(git: Git) -> PolicyConfig:
     """The policy of the repository `git` runs in: working-tree file, else HEAD's, else defaults."""
     return replace(load_policy(_read_config_text(git)), comment_char=_comment_char(git))
 
 
 def _parse_yaml(text: str) -> Any:
+    import yaml  # only when a repository has a config file: it costs start-up time
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

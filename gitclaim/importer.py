@@ -1,0 +1,406 @@
+"""Import: publish mission files a team already has as gitclaim missions (docs/import-export.md).
+
+Two layouts are read:
+- seed 1: one markdown file per mission with YAML frontmatter (mission_id, status, assigned_to, created,
+  claimed_at, claimed_by, ...), usually under `missions/queue|active|done/`;
+- seed 2: one directory per mission, `.../missions/<name>/mission.md` with workflow.md, start.md and agents/
+  beside it; the whole directory is published as the mission's tree.
+
+Import only ever creates: an id that exists on the remote is compared (title, body, files) and reported as
+unchanged or as a conflict, never overwritten. The remote is read with one fetch; each new mission is one
+compare-and-swap push.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from gitclaim import claims
+from gitclaim import git as g
+from gitclaim import mission as m
+from gitclaim.errors import Conflict, GitclaimError, InvalidInput, RemoteError
+from gitclaim.ids import id_problem
+from gitclaim.message import MissionMessage
+from gitclaim.store import Change, State, Store, creation
+
+CREATED, WOULD_CREATE, UNCHANGED = "created", "would-create", "unchanged"
+CONFLICT, INVALID, SKIPPED, ERROR = "conflict", "invalid", "skipped", "error"
+
+# The seed's folders are its state ("filesystem = state"); failed/ is accepted too.
+FOLDER_STATUS = {"queue": m.QUEUED, "active": m.ACTIVE, "done": m.DONE, "failed": m.FAILED}
+MAX_SCANNED_FILES = 10_000
+
+_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_LOG_HEADING = re.compile(r"^##[ \t]+Execution Log[ \t]*$", re.MULTILINE | re.IGNORECASE)
+OLD_LOG_HEADING = "## Execution Log (before import)"
+
+
+@dataclass(frozen=True)
+class Item:
+    """What happened to one source: a file, a mission directory, or something skipped in a scanned tree."""
+
+    source: str
+    mission_id: str | None
+    result: str
+    detail: str = ""
+    status: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "mission_id": self.mission_id, "result": self.result,
+                "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mission read from disk, ready to be published."""
+
+    source: str
+    mission: m.Mission
+    files: dict[str, bytes] = field(default_factory=dict)  # beside mission.md (mission directories only)
+    note: str = ""  # how the file's state was translated, for the result and the commit message
+
+    @property
+    def mission_id(self) -> str:
+        return self.mission.mission_id
+
+
+@dataclass
+class ImportResult:
+    items: list[Item] = field(default_factory=list)
+    dry_run: bool = False
+    error: GitclaimError | None = None  # a remote failure that stopped the batch
+
+    def count(self, result: str) -> int:
+        return sum(1 for it in self.items if it.result == result)
+
+    def counts(self) -> dict[str, int]:
+        names = (CREATED, WOULD_CREATE, UNCHANGED, CONFLICT, INVALID, SKIPPED, ERROR)
+        return {name: self.count(name) for name in names if self.count(name)}
+
+    def failure(self) -> GitclaimError | None:
+        """The error the command ends with: a remote failure, else conflicts (3), else invalid sources (2)."""
+        if self.error is not None:
+            return self.error
+        if self.count(CONFLICT):
+            n = self.count(CONFLICT)
+            what = f"{n} missions exist" if n > 1 else "1 mission exists"
+            return Conflict(f"import: {what} on the remote with different content; nothing was overwritten")
+        if self.count(INVALID):
+            n = self.count(INVALID)
+            return InvalidInput(f"import: {n} source{'s' if n > 1 else ''} could not be imported (see above)")
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "counts": self.counts(), "items": [it.to_json() for it in self.items]}
+
+
+# ---- reading the files ----------------------------------------------------------------------------------------
+
+def collect(paths: Sequence[Path], now: str) -> tuple[list[Candidate], list[Item]]:
+    """Read every mission under `paths` (files, mission directories, trees to scan); no git involved."""
+    candidates: list[Candidate] = []
+    items: list[Item] = []
+    seen: set[Path] = set()
+    for path in paths:
+        for kind, source, scanned in _sources(Path(path), items):
+            real = source.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            got = _read_source(kind, source, scanned, now)
+            (candidates if isinstance(got, Candidate) else items).append(got)
+    return _unique_ids(candidates, items), items
+
+
+def _sources(path: Path, items: list[Item]) -> Iterator[tuple[str, Path, bool]]:
+    """("file" | "dir", path, found by scanning) for each mission source under `path`."""
+    if path.is_file():
+        if path.name == m.FILENAME:
+            yield "dir", path.parent, False
+        elif path.suffix.lower() == ".md":
+            yield "file", path, False
+        else:
+            items.append(Item(str(path), None, INVALID, "not a markdown (.md) file"))
+    elif path.is_dir():
+        if (path / m.FILENAME).is_file():
+            yield "dir", path, False
+        else:
+            yield from _scan(path, items)
+    else:
+        items.append(Item(str(path), None, INVALID, "no such file or directory"))
+
+
+def _scan(root: Path, items: list[Item]) -> Iterator[tuple[str, Path, bool]]:
+    """Depth-first in name order; dot entries and symlinked directories are skipped (no loops, no .git)."""
+    pending = [root]
+    count = 0
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as err:
+            items.append(Item(str(directory), None, INVALID, f"cannot list: {err.strerror}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            full = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                is_mission = (full / m.FILENAME).is_file()
+                if is_mission:
+                    yield "dir", full, True
+                else:
+                    subdirs.append(full)
+            elif entry.is_file() and entry.name.lower().endswith(".md"):
+                count += 1
+                if count > MAX_SCANNED_FILES:
+                    raise InvalidInput(f"{root}: more than {MAX_SCANNED_FILES} markdown files; is this the "
+                                       "missions directory?")
+                yield "file", full, True
+        pending.extend(reversed(subdirs))
+
+
+def _read_source(kind: str, source: Path, scanned: bool, now: str) -> Candidate | Item:
+    try:
+        if kind == "dir":
+            from gitclaim import workflow
+
+            files = workflow.read_mission_dir(source)
+            data = files.pop(m.FILENAME)
+            _check_paths(files)
+            return _candidate(str(source), data, source.name, source.parent.name, now, files)
+        data = _read_file(source)
+        if scanned and not _has_frontmatter(data):
+            # A README or notes file next to the missions: not a mission, and not an error either.
+            return Item(str(source), None, SKIPPED, "no YAML frontmatter: not a mission file")
+        return _candidate(str(source), data, source.stem, source.parent.name, now, {})
+    except GitclaimError as err:
+        return Item(str(source), None, INVALID, _reason(err))
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(m.MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise InvalidInput(f"cannot read: {err.strerror}") from None
+    if len(data) > m.MAX_FILE_BYTES:
+        raise InvalidInput(f"larger than {m.MAX_FILE_BYTES} bytes")
+    return data
+
+
+def _has_frontmatter(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf").startswith(b"---")
+
+
+def _check_paths(files: dict[str, bytes]) -> None:
+    for name in files:
+        if "\n" in name or "\\" in name:
+            raise InvalidInput(f"file name {name!r} cannot be stored in a mission tree")
+
+
+def _reason(err: GitclaimError) -> str:
+    # mission.parse names the mission in front of its reason; the source path already says which file it is.
+    text = str(err)
+    return text.split(": ", 1)[1] if text.startswith("mission ") and ": " in text else text
+
+
+def _candidate(source: str, data: bytes, name: str, folder: str, now: str, files: dict[str, bytes]
+               ) -> Candidate:
+    meta, body = _frontmatter(data)
+    mission_id = _mission_id(meta, name)
+    meta = {**meta, "mission_id": mission_id, "title": _title(meta, body, mission_id)}
+    status, note = _status(meta, folder)
+    meta["status"] = status
+    parsed = m.parse(_redump(meta, body), mission_id, require_format=False)
+    mission, translated = _translate(parsed, now)
+    return Candidate(source, mission, files, "; ".join(t for t in (note, translated) if t))
+
+
+def _frontmatter(data: bytes) -> tuple[dict[str, Any], str]:
+    """The file's YAML frontmatter and body; InvalidInput when there is none or it is unreadable."""
+    import frontmatter  # only imports pay for the YAML front-matter parser
+    import yaml
+
+    try:
+        text = data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError:
+        raise InvalidInput("not UTF-8 text") from None
+    if not text.startswith("---"):
+        raise InvalidInput("no YAML frontmatter (a mission file starts with a '---' block)")
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InvalidInput("frontmatter is not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) \
+            from None
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"frontmatter is unreadable ({exc})") from None
+    if not isinstance(post.metadata, dict):
+        raise InvalidInput("frontmatter is not a mapping")
+    if not post.metadata and post.content.lstrip().startswith("---"):
+        raise InvalidInput("frontmatter is not closed by a '---' line")
+    # gitclaim renders the execution log from the history under "## Execution Log": a log the file already has
+    # keeps its entries under another heading, so `show` and export do not print two logs of the same name.
+    body = _LOG_HEADING.sub(OLD_LOG_HEADING, post.content.strip())
+    return dict(post.metadata), body + "\n" if body else ""
+
+
+def _mission_id(meta: dict[str, Any], name: str) -> str:
+    """mission_id from the frontmatter, else the file's stem (or the directory's name)."""
+    declared = meta.get("mission_id")
+    mission_id = str(declared).strip() if declared not in (None, "") else name
+    problem = id_problem(mission_id)
+    if problem:
+        origin = "its mission_id" if declared not in (None, "") else "its file name"
+        raise InvalidInput(f"mission id {mission_id!r} (from {origin}) {problem}; set a valid mission_id in the "
+                           "frontmatter (lowercase letters, digits, '.', '_', '-')")
+    return mission_id
+
+
+def _title(meta: dict[str, Any], body: str, mission_id: str) -> str:
+    """The frontmatter's title, else the first '# Heading' of the body (the seed's files have no title field)."""
+    title = meta.get("title")
+    if isinstance(title, str) and title.strip():
+        return " ".join(title.split())
+    heading = _H1.search(body)
+    return " ".join(heading.group(1).split()) if heading else mission_id
+
+
+def _status(meta: dict[str, Any], folder: str) -> tuple[str, str]:
+    """The seed's folder wins (it was the seed's state); the frontmatter's status otherwise."""
+    declared = str(meta.get("status") or "").strip().upper()
+    from_folder = FOLDER_STATUS.get(folder.lower())
+    if from_folder is None:
+        return declared or m.QUEUED, ""
+    if declared and declared != from_folder:
+        return from_folder, f"status {declared} in the file, {from_folder} by its folder {folder}/: used {from_folder}"
+    return from_folder, ""
+
+
+def _redump(meta: dict[str, Any], body: str) -> bytes:
+    """The normalized file, for mission.parse to validate exactly as it validates everything else."""
+    import yaml
+
+    try:
+        head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"frontmatter cannot be stored ({exc})") from None
+    return f"---\n{head}---\n{body}".encode("utf-8")
+
+
+def _translate(parsed: m.Mission, now: str) -> tuple[m.Mission, str]:
+    """The mission as gitclaim stores it: claims are never carried over (no instance, no epoch, no lease).
+
+    ACTIVE and BLOCKED arrive QUEUED, the former claim kept as imported_* fields; DONE and FAILED arrive as
+    they are, with a finished_at so `archive --older-than` can age them."""
+    base = parsed.evolve(created=parsed.created or now, last_activity=now, claim_instance=None, claim_epoch=0,
+                         claim_user=None)
+    if parsed.status in m.HELD:
+        former = {"imported_status": parsed.status, "imported_claimed_at": parsed.claimed_at,
+                  "imported_claimed_by": parsed.claimed_by, "imported_blocked_reason": parsed.blocked_reason}
+        extra = {**parsed.extra, **{k: v for k, v in former.items() if v}}
+        new = base.evolve(status=m.QUEUED, claimed_at=None, claimed_by=None, blocked_reason=None, extra=extra)
+        return new, f"was {parsed.status}: imported as QUEUED (claims are not carried over; the former claim " \
+                    "is kept in the imported_* fields)"
+    if parsed.status in m.FINISHED:
+        finished = parsed.finished_at or parsed.last_activity or parsed.claimed_at or parsed.created or now
+        return base.evolve(finished_at=finished), ""
+    return base.evolve(claimed_at=None, claimed_by=None, blocked_reason=None), ""
+
+
+def _unique_ids(candidates: list[Candidate], items: list[Item]) -> list[Candidate]:
+    first: dict[str, Candidate] = {}
+    for cand in candidates:
+        if cand.mission_id in first:
+            items.append(Item(cand.source, cand.mission_id, INVALID,
+                              f"same mission id as {first[cand.mission_id].source}"))
+        else:
+            first[cand.mission_id] = cand
+    return list(first.values())
+
+
+# ---- publishing ---------------------------------------------------------------------------------------------
+
+def import_paths(store: Store, paths: Sequence[Path], *, dry_run: bool = False) -> ImportResult:
+    """Read the sources, fetch once, then create each mission the remote does not have yet."""
+    actor = claims.actor_for(store)
+    candidates, items = collect(paths, actor.stamp)
+    result = ImportResult(items, dry_run)
+    if not candidates:
+        return result
+    store.sync()
+    states, _ = store.all()
+    live = {mission_id for mission_id, _ in store.ids()}
+    current = {s.mission_id: s for s in states}
+    remote_files = _remote_files(store, [c for c in candidates if c.mission_id in current])
+    for cand in candidates:
+        if cand.mission_id in live:
+            items.append(_compare(cand, current.get(cand.mission_id), remote_files))
+        elif dry_run:
+            items.append(Item(cand.source, cand.mission_id, WOULD_CREATE, cand.note, cand.mission.status))
+        elif result.error is not None:
+            items.append(Item(cand.source, cand.mission_id, ERROR, "not attempted after the remote failed"))
+        else:
+            items.append(_create(store, actor, cand, result))
+    items.sort(key=lambda it: it.source)
+    return result
+
+
+def _create(store: Store, actor: claims.Actor, cand: Candidate, result: ImportResult) -> Item:
+    @creation
+    def decide(state: State | None) -> Change:
+        if state is not None:
+            raise Conflict(f"mission {cand.mission_id} already exists")
+        former = cand.mission.extra.get("imported_status")
+        # Only words of ours in the message: paths and session names may break the commit policy.
+        body = f"was {former}; imported as QUEUED" if former else ""
+        message = MissionMessage("import", cand.mission_id, "import", body, {"Instance": actor.instance})
+        return Change(cand.mission, message, cand.files or None)
+
+    try:
+        out = store.transact(cand.mission_id, decide)
+    except Conflict:
+        # Created by someone else between our fetch and our push: judge it like any existing mission.
+        now = store.local(cand.mission_id)
+        return _compare(cand, now, _remote_files(store, [cand] if now else []))
+    except RemoteError as err:
+        result.error = err
+        return Item(cand.source, cand.mission_id, ERROR, str(err))
+    except GitclaimError as err:  # the commit policy refused the message (an id it forbids), ...
+        return Item(cand.source, cand.mission_id, INVALID, str(err))
+    return Item(cand.source, cand.mission_id, CREATED, cand.note, out.state.mission.status)
+
+
+def _remote_files(store: Store, candidates: list[Candidate]) -> dict[tuple[str, str], bytes | None]:
+    """The remote's copy of every file the candidates would publish, in one cat-file."""
+    keys = [(c.mission_id, path) for c in candidates for path in sorted(c.files)]
+    refs = [f"refs/missions/{mission_id}:{path}" for mission_id, path in keys]
+    blobs = g.cat_file_batch(store.git, refs)
+    return {key: (blob.data if blob is not None and blob.type == "blob" else None)
+            for key, blob in zip(keys, blobs)}
+
+
+def _compare(cand: Candidate, state: State | None, remote_files: dict[tuple[str, str], bytes | None]) -> Item:
+    """Same title, body and files: unchanged (its status is the remote's business since it was published)."""
+    if state is None:
+        return Item(cand.source, cand.mission_id, CONFLICT,
+                    "exists on the remote but its mission.md is unreadable; not overwritten")
+    have, want = state.mission, cand.mission
+    files = [p for p, data in sorted(cand.files.items()) if remote_files.get((cand.mission_id, p)) != data]
+    differs = [what for what, same in (
+        ("title", have.title == want.title),
+        ("body", have.body.strip() == want.body.strip()),
+        (f"files ({', '.join(files)})", not files),
+    ) if not same]
+    if differs:
+        return Item(cand.source, cand.mission_id, CONFLICT,
+                    f"exists on the remote with different {' and '.join(differs)}; not overwritten", have.status)
+    detail = "" if have.status == want.status else f"the remote has it as {have.status}"
+    return Item(cand.source, cand.mission_id, UNCHANGED, detail, have.status)
+
