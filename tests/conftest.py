@@ -14,6 +14,14 @@ pytest_plugins = ["tests.servers"]
 from tests.helpers import ROOT, git, run_gitclaim
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile gitclaim once: every test starts real gitclaim processes, and with PYTHONDONTWRITEBYTECODE set
+    each of them would otherwise compile every module again."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "gitclaim"), quiet=1)
+
+
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point HOME and git's global config at a fresh directory; drop GIT_* variables a hook may export."""
