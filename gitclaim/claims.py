@@ -8,9 +8,8 @@ holder's write can never land on top of a newer claim.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from gitclaim import mission as m
 from gitclaim import timeutil
@@ -26,8 +25,7 @@ MAX_TEXT = 20_000
 Guard = Callable[[m.Mission], None]
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     """Who is acting: this clone's instance id, the git user and the session description."""
 
     instance: str
@@ -208,8 +206,7 @@ def heartbeat(store: Store, actor: Actor, mission_id: str, *, epoch: int | None 
     return store.transact(mission_id, decide)
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     kind: str = "note"
     message: str = ""
     progress: int | None = None

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from gitclaim.errors import GitclaimError, NotARepository, RemoteError
 
@@ -26,8 +25,7 @@ _BASE_ENV = {
 }
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     args: tuple[str, ...]
     returncode: int
     stdout: bytes
@@ -122,8 +120,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 # Repository discovery and configuration
 
 
-@dataclass(frozen=True)
-class RepoPaths:
+class RepoPaths(NamedTuple):
     git_dir: Path
     common_dir: Path
     bare: bool
@@ -166,8 +163,7 @@ def config_set(git: Git, key: str, value: str, *, add: bool = False) -> None:
 # Objects: read in batches through `cat-file --batch`, written with hash-object, mktree and commit-tree
 
 
-@dataclass(frozen=True)
-class GitObject:
+class GitObject(NamedTuple):
     oid: str
     type: str
     data: bytes
@@ -233,8 +229,7 @@ class CatFile:
         self.close()
 
 
-@dataclass(frozen=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
     mode: str
     type: str
     oid: str
@@ -258,8 +253,7 @@ def parse_tree(data: bytes) -> list[TreeEntry]:
     return entries
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     oid: str
     tree: str
     parents: tuple[str, ...]
@@ -349,15 +343,13 @@ def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, pru
         raise RemoteError(f"cannot fetch from remote {remote!r}: {res.error_line()}")
 
 
-@dataclass(frozen=True)
-class RefUpdate:
+class RefUpdate(NamedTuple):
     ref: str
     new: str | None  # None deletes the ref
     expected: str | None  # None: the ref must not exist yet
 
 
-@dataclass(frozen=True)
-class PushOutcome:
+class PushOutcome(NamedTuple):
     """What `git push --porcelain` said, per ref: flag '!' is a rejection; no line means no verdict."""
 
     returncode: int
@@ -417,8 +409,7 @@ def ls_remote(git: Git, remote: str, patterns: Sequence[str], *, timeout: float)
 # and writes is not also in how its results are checked. Imported lazily: it costs ~100 ms.
 
 
-@dataclass(frozen=True)
-class AuditCommit:
+class AuditCommit(NamedTuple):
     oid: str
     parents: tuple[str, ...]
     message: str

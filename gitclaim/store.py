@@ -8,8 +8,7 @@ re-read and the change decided again on what it holds now (`transact`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 from gitclaim import git as g
 from gitclaim import mission as m
@@ -21,8 +20,7 @@ from gitclaim.repo import MISSIONS_REFSPEC, Repo
 MAX_ATTEMPTS = 8
 
 
-@dataclass(frozen=True)
-class State:
+class State(NamedTuple):
     """A mission as one commit holds it."""
 
     mission: m.Mission
@@ -34,8 +32,7 @@ class State:
         return self.mission.mission_id
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """What a decision wants written: the new mission, its message, and files to add beside mission.md."""
 
     mission: m.Mission
@@ -43,8 +40,7 @@ class Change:
     files: dict[str, bytes] | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     state: State
     changed: bool  # False: nothing needed writing (for example, claiming what you already hold)
     previous: State | None = None

@@ -490,7 +490,7 @@ def _log(store: Store, actor: claims.Actor, task_id: str | None, mission_id: str
          entry: claims.LogEntry) -> Logged:
     ref = task_ref(task_id, mission_id) if task_id else None
     owner = ref.mission_id if ref else check_id(mission_id or "")
-    entry = dataclasses.replace(entry, task=ref.task if ref else None).check()
+    entry = entry._replace(task=ref.task if ref else None).check()
 
     def guard(cur: m.Mission) -> None:
         _refuse_blocked(cur)

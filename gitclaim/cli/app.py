@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import click
 import typer
-from typer.exceptions import TyperException
 
 from gitclaim.errors import USAGE, GitclaimError
 
@@ -58,11 +58,13 @@ def run_app(args: list[str]) -> int:
         result = app(args=args, prog_name="gitclaim", standalone_mode=False)
     except GitclaimError as err:
         return fail(err)
-    except TyperException as err:  # click's usage errors, as one line instead of a usage box
+    except click.ClickException as err:  # usage errors, as one line instead of a usage box
         text = err.format_message() if hasattr(err, "format_message") else str(err)
-        sys.stderr.write(f"gitclaim: {text} (see: gitclaim {' '.join(args[:1])} --help)\n")
+        name = next((a for a in args if not a.startswith("-")), "")
+        where = f"gitclaim {name} --help" if name in COMMAND_MODULES else "gitclaim --help"
+        sys.stderr.write(f"gitclaim: {text} (see: {where})\n")
         return int(getattr(err, "exit_code", USAGE) or USAGE)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
         sys.stderr.write("gitclaim: interrupted\n")
         return 130
     except BrokenPipeError:

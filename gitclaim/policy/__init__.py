@@ -4,9 +4,25 @@
 `check_range` applies the rule to commits that already exist. See docs/commit-policy.md.
 """
 
-from gitclaim.policy.checker import Violation, check_identity, check_message, format_violations
-from gitclaim.policy.config import PolicyConfig, load_policy, policy_from_repo
-from gitclaim.policy.history import CommitInfo, CommitReport, check_commit, check_range, read_commits
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names are loaded on first use: a mission write needs only the checker, and every import is start-up time
+# for an agent that runs gitclaim in a loop.
+_HOME = {
+    **dict.fromkeys(["Violation", "check_identity", "check_message", "format_violations"], "checker"),
+    **dict.fromkeys(["PolicyConfig", "load_policy", "policy_from_repo"], "config"),
+    **dict.fromkeys(["CommitInfo", "CommitReport", "check_commit", "check_range", "read_commits"], "history"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'gitclaim.policy' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"gitclaim.policy.{_HOME[name]}"), name)
+
 
 __all__ = [
     "CommitInfo",
