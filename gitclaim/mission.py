@@ -151,7 +151,7 @@ def _fast_split(text: str) -> tuple[dict[str, Any], str] | None:
             return None
         try:
             meta[key] = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested values: let the YAML path judge them
             return None
     return meta, body
 
@@ -166,6 +166,8 @@ def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is not valid YAML{where}") from None
+    except RecursionError:
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested too deeply") from None
     except (ValueError, TypeError) as exc:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable ({exc})") from None
     if not isinstance(post.metadata, dict) or not post.metadata:
@@ -221,10 +223,9 @@ def parse_priority(value: Any, mission_id: str = "") -> int:
         text = value.strip().lower()
         if text in _NAMED_PRIORITIES:
             return _NAMED_PRIORITIES[text]
-        if text.startswith("p") and text[1:].isdigit():
-            return int(text[1:])
-        if text.isdigit():
-            return int(text)
+        digits = text[1:] if text.startswith("p") else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= 4 and int(digits) <= 1000:
+            return int(digits)
     where = f"mission {mission_id}: " if mission_id else ""
     raise (CorruptMission if mission_id else InvalidInput)(
         f"{where}priority must be 0-1000, P0-P9 or critical/high/medium/low, got {value!r}"
