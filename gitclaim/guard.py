@@ -40,6 +40,7 @@ PREFIX = "gitclaim-guard"
 # Stable words in every policy refusal, for a client that wants to tell them apart from protocol refusals.
 POLICY_REFUSAL = "it breaks the commit policy"
 MISSIONS_PREFIX = "refs/missions/"
+DOCTOR_PROBE_PREFIX = "gitclaim-doctor-probe-"  # gitclaim/doctor.py PROBE_PREFIX
 BRANCHES_PREFIX = "refs/heads/"
 CONFIG_FILE = ".gitclaim.yaml"
 DEFAULT_USER_ENV = "GL_USER"  # gitolite's name for the authenticated pusher
@@ -377,6 +378,8 @@ def judge_mission(update: RefUpdate, commits: Sequence[PushedCommit], current_md
             return None  # not a mission gitclaim can read (made before the guard): removing it is a clean-up
         return refuse(f"{mission_id!r} is not a valid mission id: it {problem}")
     if update.new is None:
+        if _doctor_probe(mission_id, current_md):
+            return None  # `gitclaim doctor` removing its probe: a finished mission that nobody ever claimed
         if update.old is None or update.old not in archived:
             return refuse(f"deleting a mission is refused: missions leave {MISSIONS_PREFIX} only through "
                           f"`gitclaim archive`, whose push records the tip in {ARCHIVE_REF} in the same atomic push")
@@ -424,6 +427,18 @@ def judge_mission(update: RefUpdate, commits: Sequence[PushedCommit], current_md
                 return refuse(f"commit {commit.short}: {problem}")
         prev = new
     return None
+
+
+def _doctor_probe(mission_id: str, current_md: bytes | None) -> bool:
+    """The probe `gitclaim doctor` pushes (gitclaim/doctor.py): DONE or FAILED at epoch 0 with no holder, so
+    deleting it loses no claim and no work."""
+    if not mission_id.startswith(DOCTOR_PROBE_PREFIX) or current_md is None:
+        return False
+    try:
+        mission = m.parse(current_md, mission_id)
+    except CorruptMission:
+        return False
+    return mission.status in m.FINISHED and mission.claim_epoch == 0 and not mission.claim_instance
 
 
 def _archivable(mission_id: str, current_md: bytes | None) -> Refusal | None:

@@ -9,6 +9,7 @@ to a real YAML parse (python-frontmatter).
 from __future__ import annotations
 
 import json
+import reprlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ FORMAT_VERSION = 1
 FORMAT_KEY = "gitclaim_format"
 FILENAME = "mission.md"
 MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64  # nesting of lists and mappings in a field: deeper would not render again (json.dumps recurses)
 
 QUEUED, ACTIVE, BLOCKED, DONE, FAILED = "QUEUED", "ACTIVE", "BLOCKED", "DONE", "FAILED"
 STATUSES = (QUEUED, ACTIVE, BLOCKED, DONE, FAILED)
@@ -113,7 +115,7 @@ def parse(data: bytes, mission_id: str, *, require_format: bool = True) -> Missi
     version = meta.get(FORMAT_KEY)
     if require_format and version is None:
         raise CorruptMission(f"mission {mission_id}: mission.md has no {FORMAT_KEY} field")
-    if version is not None and version != FORMAT_VERSION:
+    if version is not None and (type(version) is not int or version != FORMAT_VERSION):  # not True, not 1.0
         raise CorruptMission(
             f"mission {mission_id}: mission.md has format version {version!r}, this gitclaim reads "
             f"{FORMAT_VERSION}: upgrade gitclaim"
@@ -133,10 +135,21 @@ def _split(data: bytes, mission_id: str) -> tuple[dict[str, Any], str]:
     text = text.lstrip("\ufeff")
     if not text.startswith("---"):
         raise CorruptMission(f"mission {mission_id}: mission.md has no YAML frontmatter")
-    fast = _fast_split(text)
-    if fast is not None:
-        return fast
-    return _yaml_split(text, mission_id)
+    meta, body = _fast_split(text) or _yaml_split(text, mission_id)
+    if _depth(meta) > MAX_DEPTH:
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested more than {MAX_DEPTH} deep")
+    return meta, body
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and mappings nest in `value`, counted without recursion (and only up to MAX_DEPTH+1)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH and isinstance(item, (list, tuple, set, dict)):
+            todo += [(v, level + 1) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
 
 
 def _fast_split(text: str) -> tuple[dict[str, Any], str] | None:
@@ -177,11 +190,12 @@ def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
 
 def _from_meta(meta: dict[str, Any], body: str, mission_id: str) -> Mission:
     def bad(key: str, want: str) -> CorruptMission:
-        return CorruptMission(f"mission {mission_id}: field {key!r} must be {want}, got {meta.get(key)!r}")
+        got = reprlib.repr(meta.get(key))  # bounded: a value may be huge
+        return CorruptMission(f"mission {mission_id}: field {key!r} must be {want}, got {got}")
 
     declared = meta.get("mission_id", mission_id)
     if not isinstance(declared, str) or declared != mission_id:
-        raise CorruptMission(f"mission {mission_id}: mission.md names mission_id {declared!r}")
+        raise CorruptMission(f"mission {mission_id}: mission.md names mission_id {reprlib.repr(declared)}")
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise bad("title", "a non-empty string")
@@ -228,7 +242,7 @@ def parse_priority(value: Any, mission_id: str = "") -> int:
             return int(digits)
     where = f"mission {mission_id}: " if mission_id else ""
     raise (CorruptMission if mission_id else InvalidInput)(
-        f"{where}priority must be 0-1000, P0-P9 or critical/high/medium/low, got {value!r}"
+        f"{where}priority must be 0-1000, P0-P9 or critical/high/medium/low, got {reprlib.repr(value)}"
     )
 
 

@@ -8,6 +8,8 @@ re-read and the change decided again on what it holds now (`transact`).
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Callable, Iterator, NamedTuple
 
 from gitclaim import git as g
@@ -18,6 +20,7 @@ from gitclaim.message import MissionMessage
 from gitclaim.repo import MISSIONS_REFSPEC, Repo
 
 MAX_ATTEMPTS = 8
+FETCH_ATTEMPTS = 4
 
 
 class State(NamedTuple):
@@ -62,9 +65,24 @@ class Store:
 
     # ---- reading ------------------------------------------------------------------------------------------
     def sync(self) -> None:
-        """One fetch brings every mission ref (and prunes the ones the remote no longer has)."""
+        """One fetch brings every mission ref (and prunes the ones the remote no longer has).
+
+        A fetch that fails other than by a timeout is tried again, a few times within the time limit: another
+        process fetching into the same refs (agents in linked worktrees of one clone share refs/missions/*)
+        makes git fail with "cannot lock ref ...: is at X but expected Y" when both move one ref, although the
+        remote answered. Fetching again is harmless; a remote that is really down fails every attempt."""
         remote = self.repo.require_remote()
-        g.fetch(self.git, remote, [MISSIONS_REFSPEC], timeout=self.repo.timeout)
+        started = time.monotonic()
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            try:
+                g.fetch(self.git, remote, [MISSIONS_REFSPEC], timeout=self.repo.timeout)
+                break
+            except g.GitTimeout:
+                raise
+            except RemoteError:
+                if attempt == FETCH_ATTEMPTS or time.monotonic() - started > self.repo.timeout:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart from the other fetcher
         self._fetched = True
 
     @property

@@ -41,7 +41,7 @@ def parse_duration(text: str) -> timedelta:
     """'24h', '1d12h', '90m', '3600' (seconds) -> timedelta; InvalidInput otherwise."""
     raw = text.strip().lower()
     if raw.isdigit():
-        return timedelta(seconds=int(raw))
+        return _seconds(int(raw), text)
     pos, total = 0, 0
     for match in _DURATION_RE.finditer(raw):
         if raw[pos:match.start()].strip():
@@ -50,7 +50,14 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if pos == 0 or raw[pos:].strip():
         raise InvalidInput(f"invalid duration {text!r}: use a number with a unit, e.g. 30m, 24h, 7d")
-    return timedelta(seconds=total)
+    return _seconds(total, text)
+
+
+def _seconds(total: int, text: str) -> timedelta:
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:  # more than timedelta holds (about 2.7 million years)
+        raise InvalidInput(f"invalid duration {text!r}: too long") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -58,7 +58,7 @@ def new(
         from_dir=from_dir, profile=profile,
     )
     if json_out:
-        emit_json(out.state.mission.to_json())
+        emit_json({**out.state.mission.to_json(), "changed": out.changed, "commit": out.state.commit})
     else:
         line(f"created {mission_id}: {out.state.mission.title}")
 
