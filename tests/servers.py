@@ -475,6 +475,8 @@ class SshServer(GitServer):
             # $HOME/.bashrc when started by sshd; the machine's root .bashrc must not slow every
             # connection down or print into the git protocol stream.
             "SetEnv " + " ".join(_sshd_quote(f"{k}={v}") for k, v in self.session_env().items()),
+            # Like a real git host over ssh: let the client ask for protocol version 2.
+            "AcceptEnv GIT_PROTOCOL",
             # Classic curve25519 key exchange: the post-quantum default costs a noticeable slice of
             # every connection and the suite makes hundreds of them.
             "KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org",
