@@ -17,9 +17,7 @@ the server knows who pushes (gitolite's GL_USER), `gitclaim.guardRequireUser` bi
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -610,7 +608,6 @@ def _ident(value: str) -> tuple[str, str, int]:
 
 HOOK_NAME = "pre-receive"
 HOOK_ID = "# gitclaim-hook: pre-receive"
-LEGACY_SUFFIX = ".legacy"
 # Gitea and Forgejo own hooks/pre-receive and run every executable in hooks/pre-receive.d/ with the same
 # input; a file there survives their "resynchronize hooks" and needs no chaining.
 DELEGATE_DIR = "pre-receive.d"
@@ -648,44 +645,11 @@ def install_hook(repo: Path, *, force: bool = False) -> Installed:
     hooks.mkdir(parents=True, exist_ok=True)
     delegate = hooks / DELEGATE_DIR
     hook = delegate / DELEGATE_NAME if delegate.is_dir() else hooks / HOOK_NAME
-    legacy = hook.with_name(hook.name + LEGACY_SUFFIX)
-    script = hook_script()
-    if os.path.lexists(hook):
-        current = _read(hook)
-        if current is not None and _is_ours(current):
-            kept = legacy if os.path.lexists(legacy) else None
-            if current == script and os.access(hook, os.X_OK):
-                return Installed("unchanged", hook, kept)
-            _write_executable(hook, script, hooks)
-            return Installed("updated", hook, kept)
-        if os.path.lexists(legacy) and not force:
-            raise Conflict(f"{hook} is not gitclaim's and {legacy.name} already exists; merge or remove one of "
-                           f"them, or rerun with --force to replace {legacy.name} with the current hook")
-        os.replace(hook, legacy)
-    _write_executable(hook, script, hooks)
-    return Installed("installed", hook, legacy if os.path.lexists(legacy) else None)
+    from gitclaim.hooks_install import place_hook
+
+    # The temporary file goes in the hooks directory itself: Gitea's runner executes everything in
+    # pre-receive.d/ and must never see a half-written file there.
+    action, legacy = place_hook(hook, hook_script(), HOOK_ID, force=force, scratch=hooks)
+    return Installed(action, hook, legacy)
 
 
-def _is_ours(text: str) -> bool:
-    return any(line.startswith(HOOK_ID) for line in text.splitlines()[:5])
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _write_executable(path: Path, text: str, scratch: Path) -> None:
-    # Written in the hooks directory under a dot-name and renamed into place: git never runs a half-written
-    # hook, and Gitea's runner (every executable in pre-receive.d/) never sees the temporary file.
-    fd, tmp = tempfile.mkstemp(dir=scratch, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -71,17 +71,30 @@ def hooks_dir(git: Git) -> Path:
 
 def install_commit_msg_hook(git: Git, *, force: bool = False) -> InstallResult:
     """Install (or update) our commit-msg hook; `force` lets a foreign hook replace an existing .legacy."""
-    directory = hooks_dir(git)
-    hook, legacy = directory / HOOK_NAME, directory / (HOOK_NAME + LEGACY_SUFFIX)
-    script = hook_script()
-    directory.mkdir(parents=True, exist_ok=True)
+    hook = hooks_dir(git) / HOOK_NAME
+    action, legacy = place_hook(hook, hook_script(), HOOK_ID, force=force)
+    return InstallResult(action, hook, legacy)
+
+
+def place_hook(hook: Path, script: str, hook_id: str, *, force: bool = False,
+               scratch: Path | None = None) -> tuple[Literal["installed", "updated", "unchanged"], Path | None]:
+    """Put `script` at `hook`, for every hook gitclaim ships (commit-msg here, the server guard's pre-receive).
+    Our own script (recognised by `hook_id` near the top) is refreshed; a foreign hook moves to `<hook>.legacy`
+    and keeps running first; running it twice changes nothing. Returns what was done and the kept legacy hook.
+    `scratch` is where the temporary file is written before it is renamed into place (default: beside it)."""
+    legacy = hook.with_name(hook.name + LEGACY_SUFFIX)
+    hook.parent.mkdir(parents=True, exist_ok=True)
     if os.path.lexists(hook):
         current = _read(hook)
-        if current is not None and _is_ours(current):
-            return _refresh(hook, legacy, current, script)
+        if current is not None and _is_ours(current, hook_id):
+            kept = legacy if os.path.lexists(legacy) else None
+            if current == script and os.access(hook, os.X_OK):
+                return "unchanged", kept
+            _write_executable(hook, script, scratch)
+            return "updated", kept
         _keep_foreign(hook, legacy, force)
-    _write_executable(hook, script)
-    return InstallResult("installed", hook, legacy if os.path.lexists(legacy) else None)
+    _write_executable(hook, script, scratch)
+    return "installed", legacy if os.path.lexists(legacy) else None
 
 
 def uninstall_commit_msg_hook(git: Git) -> InstallResult:
@@ -95,14 +108,6 @@ def uninstall_commit_msg_hook(git: Git) -> InstallResult:
     if os.path.lexists(hook):
         return InstallResult("not-installed", hook)  # someone else's hook: not ours to touch
     return InstallResult("not-installed", hook, _restore(legacy, hook))
-
-
-def _refresh(hook: Path, legacy: Path, current: str, script: str) -> InstallResult:
-    kept = legacy if os.path.lexists(legacy) else None
-    if current == script and os.access(hook, os.X_OK):
-        return InstallResult("unchanged", hook, kept)
-    _write_executable(hook, script)
-    return InstallResult("updated", hook, kept)
 
 
 def _keep_foreign(hook: Path, legacy: Path, force: bool) -> None:
@@ -122,8 +127,8 @@ def _restore(legacy: Path, hook: Path) -> Path | None:
     return hook
 
 
-def _is_ours(text: str) -> bool:
-    return any(line.startswith(HOOK_ID) for line in text.splitlines()[:5])
+def _is_ours(text: str, hook_id: str = HOOK_ID) -> bool:
+    return any(line.startswith(hook_id) for line in text.splitlines()[:5])
 
 
 def _read(path: Path) -> str | None:
@@ -134,9 +139,9 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _write_executable(path: Path, text: str) -> None:
-    # Written beside the target and renamed over it: git never runs a half-written hook.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _write_executable(path: Path, text: str, scratch: Path | None = None) -> None:
+    # Written under a dot-name and renamed over the target: git never runs a half-written hook.
+    fd, tmp = tempfile.mkstemp(dir=scratch or path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
