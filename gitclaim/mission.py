@@ -136,7 +136,8 @@ def _split(data: bytes, mission_id: str) -> tuple[dict[str, Any], str]:
     if not text.startswith("---"):
         raise CorruptMission(f"mission {mission_id}: mission.md has no YAML frontmatter")
     meta, body = _fast_split(text) or _yaml_split(text, mission_id)
-    if _depth(meta) > MAX_DEPTH:
+    nested = any(isinstance(v, (list, dict)) and v for v in meta.values())  # most fields are scalars
+    if nested and _depth(meta) > MAX_DEPTH:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested more than {MAX_DEPTH} deep")
     return meta, body
 
@@ -157,16 +158,18 @@ def _fast_split(text: str) -> tuple[dict[str, Any], str] | None:
     head, sep, body = text[4:].partition("\n---\n") if text.startswith("---\n") else ("", "", "")
     if not sep:
         return None
-    meta: dict[str, Any] = {}
+    members = []
     for line in head.split("\n"):
         key, colon, raw = line.partition(": ")
         if not colon or not key.isidentifier():
             return None
-        try:
-            meta[key] = json.loads(raw)
-        except (ValueError, RecursionError):  # deeply nested values: let the YAML path judge them
-            return None
-    return meta, body
+        members.append(f'"{key}":{raw}')
+    # One JSON document for the whole frontmatter: one decoder call per mission, not one per field.
+    try:
+        meta = json.loads("{" + ",".join(members) + "}")
+    except (ValueError, RecursionError):  # not gitclaim's own format after all: let the YAML path judge it
+        return None
+    return (meta, body) if isinstance(meta, dict) and len(meta) == len(members) else None
 
 
 def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
@@ -253,6 +256,9 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _opt_ts(value: Any) -> str | None:
+    if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z" \
+            and value[:4].isdigit():
+        return value  # already gitclaim's canonical form: no need to parse and print it again
     parsed = timeutil.parse_ts(value)
     if parsed is not None:
         return timeutil.format_ts(parsed)
