@@ -31,11 +31,11 @@ FINISHED = (DONE, FAILED)
 DEFAULT_PRIORITY = 2  # P0 is the most urgent; lower numbers come first
 
 # Field order in the file; anything else a person put there is kept, after these.
-_KNOWN = (
+_KNOWN = frozenset((
     FORMAT_KEY, "mission_id", "title", "status", "priority", "requires", "assigned_to", "created",
     "claimed_at", "claimed_by", "claim_user", "claim_instance", "claim_epoch", "last_activity",
     "blocked_reason", "summary", "finished_at",
-)
+))
 
 
 @dataclass(frozen=True)
