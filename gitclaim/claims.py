@@ -43,12 +43,21 @@ def actor_for(store: Store, as_text: str | None = None, now: datetime | None = N
     return Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now())
 
 
-def _text(value: str | None, what: str) -> str:
+def user_text(value: str | None, what: str) -> str:
     text = (value or "").strip()
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
     if "\0" in text:
         raise InvalidInput(f"{what} contains a NUL byte")
+    return valid_unicode(text, what)
+
+
+def valid_unicode(text: str, what: str) -> str:
+    """Text that can be written as UTF-8: arguments may carry lone surrogates from undecodable bytes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid UTF-8 text") from None
     return text
 
 
@@ -57,12 +66,12 @@ def _text(value: str | None, what: str) -> str:
 def create(store: Store, actor: Actor, mission_id: str, title: str, *, priority: int = m.DEFAULT_PRIORITY,
            body: str = "", requires: tuple[str, ...] = (), files: dict[str, bytes] | None = None,
            extra: dict | None = None, action: str = "create") -> Outcome:
-    title = " ".join(_text(title, "the title").split())
+    title = " ".join(user_text(title, "the title").split())
     if not title:
         raise InvalidInput("a mission needs a title (--title TEXT)")
     new = m.Mission(
         mission_id=mission_id, title=title, priority=priority, requires=requires, created=actor.stamp,
-        last_activity=actor.stamp, body=_text(body, "the body") + "\n" if body.strip() else "",
+        last_activity=actor.stamp, body=user_text(body, "the body") + "\n" if body.strip() else "",
         extra=dict(extra or {}),
     )
 
@@ -87,7 +96,7 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
           reason: str | None = None) -> Outcome:
     """QUEUED -> ACTIVE with a new epoch. Already yours: no new commit. Held by another: Conflict naming them,
     unless `steal` and the claim is stale on the very tip the push replaces, or `force` with a reason."""
-    reason = _text(reason, "the reason")
+    reason = user_text(reason, "the reason")
     if force and not reason:
         raise InvalidInput("--force takes over a live claim and needs --reason TEXT for the history")
     ttl = store.repo.ttl
@@ -163,7 +172,7 @@ def _holder_trailers(actor: Actor, cur: m.Mission) -> dict[str, str]:
 
 def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = None,
             epoch: int | None = None) -> Outcome:
-    note = _text(note, "the note")
+    note = user_text(note, "the note")
 
     def decide(state: State | None) -> Change:
         cur = require_holder(state, actor, mission_id, "release", epoch)
@@ -180,7 +189,7 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
     (raise) on the holder's current mission, inside the compare-and-swap loop (gitclaim/tasks.py)."""
     if status not in m.FINISHED:
         raise InvalidInput(f"a mission finishes as DONE or FAILED, not {status}")
-    summary = _text(summary, "the summary")
+    summary = user_text(summary, "the summary")
     verb = "complete" if status == m.DONE else "fail"
 
     def decide(state: State | None) -> Change | None:
@@ -220,7 +229,7 @@ class LogEntry(NamedTuple):
     def check(self) -> "LogEntry":
         if self.kind not in LOG_KINDS:
             raise InvalidInput(f"unknown log kind {self.kind!r}: use one of {', '.join(LOG_KINDS)}")
-        if not _text(self.message, "the log message") and not (self.kind == "decision" and self.chosen):
+        if not user_text(self.message, "the log message") and not (self.kind == "decision" and self.chosen):
             raise InvalidInput("a log entry needs a message")
         if self.progress is not None and not 0 <= self.progress <= 100:
             raise InvalidInput(f"--progress must be between 0 and 100, got {self.progress}")
@@ -267,7 +276,7 @@ def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: 
 
 def unblock(store: Store, actor: Actor, mission_id: str, *, note: str | None = None) -> Outcome:
     """BLOCKED -> ACTIVE: a person's decision, so anyone may; the holder and epoch stay."""
-    note = _text(note, "the note")
+    note = user_text(note, "the note")
 
     def decide(state: State | None) -> Change:
         if state is None:

@@ -108,6 +108,10 @@ class Repo:
                 raise InvalidInput("the session description (--as / GITCLAIM_AS) is empty")
             if len(text) > 200:
                 raise InvalidInput("the session description (--as / GITCLAIM_AS) is longer than 200 characters")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput("the session description (--as / GITCLAIM_AS) is not valid UTF-8 text") from None
             return text
         return f"{self.user()}@{socket.gethostname()}"
 

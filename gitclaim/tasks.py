@@ -127,13 +127,7 @@ def _holder_trailers(actor: claims.Actor, mis: m.Mission) -> dict[str, str]:
     return {"Instance": actor.instance, "Epoch": str(mis.claim_epoch)}
 
 
-def _text(value: str | None, what: str) -> str:
-    text = (value or "").strip()
-    if len(text) > claims.MAX_TEXT:
-        raise InvalidInput(f"{what} is longer than {claims.MAX_TEXT} characters")
-    if "\0" in text:
-        raise InvalidInput(f"{what} contains a NUL byte")
-    return text
+_text = claims.user_text  # the same checks as every other text bound for a commit message
 
 
 def _one_line(value: str | None, what: str, *, required: bool = True, limit: int = MAX_NAME) -> str:

@@ -77,7 +77,7 @@ def test_stale_claims_listed_and_steal_refused_while_live(make_clone) -> None:
     ok(a, "claim", "m1", "--as", "sleepy")
     res = run_gitclaim(b, "claim", "m1", "--steal", env=SHORT_TTL)
     assert res.returncode == 3 and "not stale" in res.stderr and "--force --reason" in res.stderr
-    time.sleep(2.5)
+    time.sleep(3.2)  # timestamps have whole seconds: idle must exceed the 2s TTL for sure
     rows = json.loads(ok(b, "list", "--stale", "--json", env=SHORT_TTL).stdout)
     assert [(r["mission_id"], r["claimed_by"], r["stale"]) for r in rows] == [("m1", "sleepy", True)]
     assert json.loads(ok(b, "list", "--stale", "--json").stdout) == []  # default TTL is 24h
@@ -98,7 +98,7 @@ def test_two_stealers_race_for_a_stale_mission_exactly_one_wins(make_clone, bare
     stealers = [make_clone(f"s{i}") for i in range(4)]
     new(owner, "m1")
     ok(owner, "claim", "m1", "--as", "crashed agent")
-    time.sleep(2.5)
+    time.sleep(3.2)  # timestamps have whole seconds: idle must exceed the 2s TTL for sure
     results = race(stealers, lambda i: ["claim", "m1", "--steal", "--as", f"stealer-{i}"], tmp_path,
                    env=SHORT_TTL)
     winners = [i for i, r in enumerate(results) if r.returncode == 0]
@@ -217,7 +217,7 @@ def test_crash_edge_case_end_to_end(make_clone, bare_remote) -> None:
     new(first, "migration")
     ok(first, "claim", "migration", "--as", "agent one")
     ok(first, "log", "migration", "migrated admin/, next: api/", "--kind", "milestone", "--progress", "50")
-    time.sleep(2.5)  # the first agent is gone; its lease runs out
+    time.sleep(3.2)  # the first agent is gone; its lease (2s, whole-second timestamps) runs out
     out = ok(second, "start", env=SHORT_TTL).stdout
     assert "STALE: gitclaim claim migration --steal" in out
     ok(second, "claim", "migration", "--steal", "--as", "agent two", env=SHORT_TTL)

@@ -49,7 +49,7 @@ def test_takeover_and_fencing(transport, make_transport_clone, tmp_path) -> None
     stealers = [make_transport_clone(f"s{i}", init=True) for i in range(2)]
     ok(owner, "new", "m1", "--title", "stale work")
     ok(owner, "claim", "m1", "--as", "crashed")
-    time.sleep(2.5)
+    time.sleep(3.2)  # timestamps have whole seconds: idle must exceed the 2s TTL for sure
     results = race(stealers, lambda i: ["claim", "m1", "--steal", "--as", f"stealer-{i}"], tmp_path,
                    env={"GITCLAIM_TTL": "2s"})
     assert sorted(r.returncode for r in results) == [0, 3], [r.stderr for r in results]
