@@ -1,0 +1,1 @@
+"""gitclaim benchmark suite: run `python3 benchmarks/run.py --help`."""
