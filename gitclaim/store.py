@@ -242,7 +242,10 @@ class Store:
             self._last_push = err
             return False
         if outcome.accepted(ref):
-            g.update_ref(self.git, ref, new_oid, expected)
+            # With init's fetch refspec, the push itself moves the local mirror (git updates the tracking ref
+            # of every pushed ref); only a clone without it needs the update here.
+            if MISSIONS_REFSPEC not in self.repo.get_all(f"remote.{remote}.fetch"):
+                g.update_ref(self.git, ref, new_oid, expected)
             return True
         self._last_push = outcome
         return False
