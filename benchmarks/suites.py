@@ -376,9 +376,9 @@ def startup(ctx: Ctx) -> Section:
         sec.notes.append(
             f"`python3` on PATH is {shim}, a pyenv shim (a bash script that execs the interpreter): "
             f"{ms(got['shim'].median - base.median)} more per start. The suite runs the real interpreter "
-            f"({PYTHON}) directly; `gitclaim` is {'on' if _which('gitclaim') else 'not on'} PATH "
-            f"(not installed here), so gitclaim is invoked as `{PYTHON} -m gitclaim` with PYTHONPATH at the "
-            "repository root.")
+            f"({PYTHON}) directly, as `{PYTHON} -m gitclaim` with PYTHONPATH at the repository root; "
+            + (f"the `gitclaim` script on PATH ({_which('gitclaim')}) is not used." if _which("gitclaim")
+               else "no `gitclaim` script is on PATH."))
     imports = _import_table([PYTHON, "-X", "importtime", "-m", "gitclaim", "claim", "s-none", "--as", "b"], clone)
     sec.table(["top-level package imported by `claim` (one `-X importtime` run)", "cumulative", "command"],
               [[name, ms(t), f"`{GITCLAIM_TEXT} claim <id>` with `-X importtime`"] for name, t in imports[:12]])
