@@ -15,7 +15,7 @@ from gitclaim import mission as m
 from gitclaim import timeutil
 from gitclaim.errors import Conflict, InvalidInput, NotFound
 from gitclaim.message import MissionMessage
-from gitclaim.store import Change, Outcome, State, Store, creation
+from gitclaim.store import Change, Outcome, State, Store
 
 LOG_KINDS = ("note", "milestone", "decision", "issue")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -75,14 +75,13 @@ def create(store: Store, actor: Actor, mission_id: str, title: str, *, priority:
         extra=dict(extra or {}),
     )
 
-    @creation
     def decide(state: State | None) -> Change:
         if state is not None:
             raise Conflict(f"mission {mission_id} already exists ({state.mission.status}: {state.mission.title})")
         msg = MissionMessage(action, mission_id, action, trailers={"Instance": actor.instance})
         return Change(new, msg, files)
 
-    return store.transact(mission_id, decide)
+    return store.transact(mission_id, decide, creates=True)  # its push alone checks the id is free
 
 
 # ---- claim and takeover ------------------------------------------------------------------------------------

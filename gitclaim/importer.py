@@ -25,7 +25,7 @@ from gitclaim import mission as m
 from gitclaim.errors import Conflict, GitclaimError, InvalidInput, RemoteError
 from gitclaim.ids import id_problem
 from gitclaim.message import MissionMessage
-from gitclaim.store import Change, State, Store, creation
+from gitclaim.store import Change, State, Store
 
 CREATED, WOULD_CREATE, UNCHANGED = "created", "would-create", "unchanged"
 CONFLICT, INVALID, SKIPPED, ERROR = "conflict", "invalid", "skipped", "error"
@@ -239,8 +239,8 @@ def _frontmatter(data: bytes) -> tuple[dict[str, Any], str]:
         mark = getattr(exc, "problem_mark", None)
         raise InvalidInput("frontmatter is not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) \
             from None
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"frontmatter is unreadable ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags
+        raise InvalidInput(f"frontmatter is unreadable ({type(exc).__name__})") from None
     if not isinstance(post.metadata, dict):
         raise InvalidInput("frontmatter is not a mapping")
     if not post.metadata and post.content.lstrip().startswith("---"):
@@ -353,7 +353,6 @@ def import_paths(store: Store, paths: Sequence[Path], *, dry_run: bool = False) 
 
 
 def _create(store: Store, actor: claims.Actor, cand: Candidate, result: ImportResult) -> Item:
-    @creation
     def decide(state: State | None) -> Change:
         if state is not None:
             raise Conflict(f"mission {cand.mission_id} already exists")
@@ -364,7 +363,7 @@ def _create(store: Store, actor: claims.Actor, cand: Candidate, result: ImportRe
         return Change(cand.mission, message, cand.files or None)
 
     try:
-        out = store.transact(cand.mission_id, decide)
+        out = store.transact(cand.mission_id, decide, creates=True)
     except Conflict:
         # Created by someone else between our fetch and our push: judge it like any existing mission.
         now = store.local(cand.mission_id)

@@ -47,10 +47,8 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
 
 
 def _init_hooks(store: Store, install: bool) -> list[str]:
-    try:
-        from gitclaim import hooks_install
-    except ImportError:
-        return []
+    from gitclaim import hooks_install
+
     if not install:
         return ["commit-msg policy hook not installed (run: gitclaim hooks install, or gitclaim init --hooks)"]
     result = hooks_install.install_commit_msg_hook(store.git)

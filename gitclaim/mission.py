@@ -184,8 +184,9 @@ def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is not valid YAML{where}") from None
     except RecursionError:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested too deeply") from None
-    except (ValueError, TypeError) as exc:
-        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags: all unreadable
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable "
+                             f"({type(exc).__name__})") from None
     if not isinstance(post.metadata, dict) or not post.metadata:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is empty or not a mapping")
     return dict(post.metadata), post.content + ("\n" if post.content else "")

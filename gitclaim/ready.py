@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gitclaim import claims
 from gitclaim import mission as m
-from gitclaim.errors import Conflict, NothingReady
+from gitclaim.errors import Conflict, CorruptMission, NothingReady
 from gitclaim.store import Outcome, State, Store
 
 MAX_ROUNDS = 50
@@ -54,10 +54,10 @@ def _score(instance: str, mission_id: str, attempt: int) -> bytes:
     return hashlib.blake2b(f"{instance}\0{mission_id}\0{attempt}".encode(), digest_size=8).digest()
 
 
-def ready_now(store: Store) -> tuple[list[State], list[State]]:
-    """(all readable missions, the ready ones) from the local mirror."""
-    states, _ = store.all()
-    return states, ready(states, _archived_done(store, states))
+def ready_now(store: Store) -> tuple[list[State], list[State], list[CorruptMission]]:
+    """(all readable missions, the ready ones, the unreadable ones) from the local mirror."""
+    states, broken = store.all()
+    return states, ready(states, _archived_done(store, states)), broken
 
 
 def next_mission(store: Store, actor: claims.Actor) -> Claimed:
@@ -65,7 +65,7 @@ def next_mission(store: Store, actor: claims.Actor) -> Claimed:
     store.sync()
     lost, pushes_before = 0, store.pushes
     for attempt in range(MAX_ROUNDS):
-        states, candidates = ready_now(store)
+        states, candidates, _ = ready_now(store)
         if not candidates:
             raise NothingReady(_nothing_ready(states))
         pick = choose(candidates, actor.instance, attempt)

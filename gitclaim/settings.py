@@ -53,7 +53,7 @@ def parse(text: str | None) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except Exception:  # noqa: BLE001 - YAMLError, or AttributeError & co. from crafted tags
         raise InvalidInput(f"{FILENAME} is not valid YAML") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{FILENAME} must be a mapping of settings")

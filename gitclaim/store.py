@@ -15,7 +15,7 @@ from typing import Callable, Iterator, NamedTuple
 from gitclaim import git as g
 from gitclaim import mission as m
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
-from gitclaim.ids import check_id, mission_ref
+from gitclaim.ids import check_id, id_problem, mission_ref
 from gitclaim.message import MissionMessage
 from gitclaim.repo import MISSIONS_REFSPEC, Repo
 
@@ -101,8 +101,6 @@ class Store:
 
     def ids(self) -> list[tuple[str, str]]:
         """(mission id, tip oid) of every local mission ref; refs whose names are not valid ids are skipped."""
-        from gitclaim.ids import id_problem
-
         out = []
         for ref, oid in g.for_each_ref(self.git, "refs/missions/"):
             mission_id = ref[len("refs/missions/"):]
@@ -164,7 +162,7 @@ class Store:
         if self._policy_check is not None:
             self._policy_check(message)
 
-    def transact(self, mission_id: str, decide: Decide, *, fresh: bool = False) -> Outcome:
+    def transact(self, mission_id: str, decide: Decide, *, fresh: bool = False, creates: bool = False) -> Outcome:
         """Decide on the current state and push the change as a compare-and-swap; on a lost race or an
         unknown outcome, re-read the remote and decide again. Refusals and no-ops are only trusted on state
         fetched during this command; a write is pushed optimistically because the push itself checks."""
@@ -174,7 +172,7 @@ class Store:
         state = self.local(mission_id)
         if state is None and not self._fetched:
             # Unknown locally: maybe it exists remotely. Creation skips this: its push checks absence itself.
-            if not _creates(decide):
+            if not creates:
                 self.sync()
                 state = self.local(mission_id)
         for _ in range(MAX_ATTEMPTS):
@@ -205,8 +203,7 @@ class Store:
 
     def _write_commit(self, base: State | None, change: Change) -> str:
         message = change.message.render()
-        if self._policy_check is not None:
-            self._policy_check(message)
+        self.check_message(message)
         when = change.mission.last_activity or change.mission.created or ""
         entries = {e.name: e for e in (base.tree if base else ())}
         for name, data in {m.FILENAME: m.render(change.mission), **(change.files or {})}.items():
@@ -277,16 +274,6 @@ class Store:
         return None
 
 
-def _creates(decide: Decide) -> bool:
-    return bool(getattr(decide, "creates", False))
-
-
 def _tree_sort_key(entry: g.TreeEntry) -> str:
     # git orders tree entries by name, comparing directories as if their names ended in '/'
     return entry.name + ("/" if entry.type == "tree" else "")
-
-
-def creation(decide: Decide) -> Decide:
-    """Mark a decision as creating a mission: its push alone checks the id is free (no fetch first)."""
-    decide.creates = True  # type: ignore[attr-defined]
-    return decide

@@ -43,7 +43,7 @@ from gitclaim import timeutil
 from gitclaim.errors import ERROR, Conflict, CorruptMission, GitclaimError, InvalidInput, NotFound
 from gitclaim.ids import check_id, id_problem
 from gitclaim.message import MissionMessage
-from gitclaim.store import Change, Outcome, State, Store, creation
+from gitclaim.store import Change, Outcome, State, Store
 
 RUNNING = "running"
 TASK_STATUSES = ("success", "partial", "failed")
@@ -257,14 +257,13 @@ def _create_started(store: Store, actor: claims.Actor, mission_id: str, title: s
         extra={**base.extra, "tasks": {}, "phases_complete": [], "approved_phases": []},
     )
 
-    @creation
     def decide(state: State | None) -> Change:
         if state is not None:
             raise Conflict(f"mission {mission_id} already exists ({state.mission.status}: {state.mission.title})")
         trailers = {**_holder_trailers(actor, new), "Profile": profile}
         return Change(new, MissionMessage("start", mission_id, "start", "", trailers), files)
 
-    return store.transact(mission_id, decide)
+    return store.transact(mission_id, decide, creates=True)
 
 
 def require_valid(files: dict[str, bytes], source: str) -> None:

@@ -227,6 +227,8 @@ def _load_yaml(snippet: _Snippet) -> Any:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         where = f"{snippet.source}:{snippet.first_line + mark.line}" if mark else snippet.source
         raise InvalidInput(f"{where}: invalid YAML: {problem}{snippet.hint}") from None
+    except Exception as err:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags
+        raise InvalidInput(f"{snippet.source}: unreadable YAML ({type(err).__name__})") from None
 
 
 # --------------------------------------------------------------------------------------------------------------

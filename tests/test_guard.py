@@ -234,7 +234,7 @@ def test_cli_write_refused_by_the_guard_exits_6_with_one_line(held2: tuple[Path,
     # The client thinks a 1s lease is over; the server's lease is the default 24h, so the steal is refused.
     remote, a, b = held2
     before = tip(remote)
-    time.sleep(1.2)
+    time.sleep(2.2)  # whole-second timestamps: idle must exceed the 1s client lease for sure
     res = run_gitclaim(b, "claim", "m1", "--steal", env={"GITCLAIM_TTL": "1s"})
     assert res.returncode == 6
     assert tip(remote) == before

@@ -157,6 +157,7 @@ def frontmatter_files(draw: st.DrawFn) -> bytes:
 @example(b"---\ngitclaim_format: 1\n'a b': 1\ntitle: " + b"[" * 3000 + b"]" * 3000 + b"\n---\n")
 @example(b"---\ngitclaim_format: 1\ntitle: x\n'a b': 1\nmine: " + b"[" * 2000 + b"]" * 2000 + b"\n---\n")
 @example(b"---\ngitclaim_format: 1\ntitle: &a [*a]\n---\n")
+@example(b"---\ngitclaim_format: !!timestamp x\n---\n")  # PyYAML raises AttributeError here
 @example(b"---\ngitclaim_format: 1\ntitle: x\nrequires: !!set {a: null}\n---\n")
 @example(b"---\ngitclaim_format: 1\ntitle: x\nclaim_epoch: 99999999999999999999999999\n---\n")
 @example(b"---\ngitclaim_format: 1\ntitle: x\npriority: 99999999999999999999999\n---\n")

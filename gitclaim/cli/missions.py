@@ -5,6 +5,7 @@ Each is a thin wrapper: open the store, call one library function, print the res
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -104,8 +105,6 @@ def show(
     check_id(mission_id)
     store = open_store()
     if file is not None:
-        import sys
-
         sys.stdout.write(lifecycle.read_file(store, mission_id, file).decode("utf-8", "replace"))
         return
     view = lifecycle.show_mission(store, mission_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import typer
@@ -42,8 +43,6 @@ def start(
     if json_out:
         emit_json(report.to_json())
     else:
-        import sys
-
         sys.stdout.write(session.render(report))
 
 

@@ -80,6 +80,8 @@ def _parse_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise InvalidInput(f"{CONFIG_FILE}: not valid YAML{where}") from exc
+    except Exception as exc:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags
+        raise InvalidInput(f"{CONFIG_FILE}: unreadable YAML ({type(exc).__name__})") from None
 
 
 def _policy_from_section(section: dict[Any, Any]) -> PolicyConfig:
