@@ -30,8 +30,9 @@ def main() -> None:
     module = importlib.import_module(f"gitclaim.cli.{app_mod.COMMAND_MODULES[name]}")
     marks["import_command"] = time.perf_counter()
 
-    from gitclaim import git as g
-    from gitclaim import service, settings
+    from gitclaim.core import git as g
+    from gitclaim.missions import workspace as service
+    from gitclaim.core import settings
 
     real_run = g.Git.run
 

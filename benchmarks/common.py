@@ -207,9 +207,9 @@ def ref_oid(repo: Path, ref: str) -> str:
 def bulk_missions(bare: Path, ids: Sequence[str], *, status: str = "QUEUED", priority: int = 2,
                   pack_refs: bool = True) -> float:
     """Create refs/missions/<id> for every id in one fast-import stream: mission.md in gitclaim's own format
-    (gitclaim.mission.render), a create commit message with gitclaim's trailers. Returns the seconds taken."""
-    from gitclaim import mission as m
-    from gitclaim.message import MissionMessage
+    (gitclaim.core.mission.render), a create commit message with gitclaim's trailers. Returns the seconds taken."""
+    from gitclaim.core import mission as m
+    from gitclaim.core.message import MissionMessage
 
     t0 = time.perf_counter()
     stamp = "2026-01-01T00:00:00Z"

@@ -445,7 +445,7 @@ def scale(ctx: Ctx) -> Section:
     sizes = [1000, 10000] if ctx.quick else [1000, 10000, 100000]
     sec.intro = (
         "Missions are created in bulk with ONE `git fast-import` stream into the bare remote (mission.md from "
-        "`gitclaim.mission.render`, a create commit with gitclaim's trailers, one commit per mission), then "
+        "`gitclaim.core.mission.render`, a create commit with gitclaim's trailers, one commit per mission), then "
         "`git pack-refs --all` on the remote. The clone is a plain `git clone` plus `gitclaim init` (whose fetch "
         "brings every mission ref). Measured runs of `list` and `show` therefore include a **no-op fetch** "
         "(every gitclaim read fetches first); the fetch alone is its own row. The list floor is "
@@ -649,7 +649,7 @@ def archive(ctx: Ctx) -> Section:
     n = ctx.reps(20, 5)
     sec.intro = (
         "Each remote holds K DONE missions (bulk, one commit each) plus QUEUED missions to claim. 'live': the "
-        "DONE missions stay under refs/missions/; 'archived': `gitclaim archive` (gitclaim/archive.py) moved "
+        "DONE missions stay under refs/missions/; 'archived': `gitclaim archive` (gitclaim/missions/archive.py) moved "
         "them to refs/gitclaim/archive. The claimer is a fresh clone + `gitclaim init` made after that, and "
         "claims QUEUED missions whose state it knows (one push). The floor runs on the same remote and clone, "
         "interleaved."

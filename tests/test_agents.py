@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from gitclaim import agents, claims, lifecycle
+from gitclaim.missions import agents
+from gitclaim.core import transitions as claims
+from gitclaim.missions import views as lifecycle
 from gitclaim.errors import GitclaimError
-from gitclaim.service import open_store
+from gitclaim.missions.workspace import open_store
 from tests.helpers import git, run_gitclaim
 
 BEFORE = "# Project rules\n\nAlways run the tests.\n\n"

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from gitclaim import doctor, timeutil
-from gitclaim import mission as m
-from gitclaim.service import open_store
+from gitclaim.ops import doctor
+from gitclaim.core import timeutil
+from gitclaim.core import mission as m
+from gitclaim.missions.workspace import open_store
 from tests.helpers import git, remote_refs, run_gitclaim
 from tests.servers import Transport, free_port
 

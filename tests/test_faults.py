@@ -21,10 +21,10 @@ from typing import Iterator
 
 import pytest
 
-from gitclaim import claims
-from gitclaim import mission as m
-from gitclaim.audit import audit
-from gitclaim.service import open_store
+from gitclaim.core import transitions as claims
+from gitclaim.core import mission as m
+from gitclaim.ops.audit import audit
+from gitclaim.missions.workspace import open_store
 from tests.faultproxy import FaultProxy, Run, Zygote, run_forked
 from tests.helpers import git, remote_refs, run_gitclaim
 from tests.servers import GitServer

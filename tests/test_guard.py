@@ -16,8 +16,8 @@ from typing import Callable
 
 import pytest
 
-from gitclaim import guard
-from gitclaim import mission as m
+from gitclaim.server import guard
+from gitclaim.core import mission as m
 from gitclaim.errors import InvalidInput
 from tests.helpers import ROOT, git, remote_mission, remote_refs, run_gitclaim
 
@@ -145,7 +145,6 @@ def test_install_writes_the_packaged_hook_and_is_idempotent(bare_remote: Path, t
     hook = bare_remote / "hooks" / "pre-receive"
     assert first.stdout == f"installed the gitclaim guard at {hook}\n"
     assert os.access(hook, os.X_OK)
-    assert hook.read_text() == (ROOT / "gitclaim" / "hooks" / "pre-receive").read_text()
     assert hook.read_text() == (ROOT / "hooks" / "pre-receive").read_text()
     again = ok(run_gitclaim(tmp_path, "guard", "install", str(bare_remote)))
     assert again.stdout == f"the gitclaim guard is already installed at {hook}\n"

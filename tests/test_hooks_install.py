@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from gitclaim.errors import Conflict, NotARepository
-from gitclaim.git import Git
-from gitclaim.hooks_install import hook_script, install_commit_msg_hook, uninstall_commit_msg_hook
+from gitclaim.core.git import Git
+from gitclaim.hooks.install import hook_script, install_commit_msg_hook, uninstall_commit_msg_hook
 from tests.helpers import ROOT, git, run_gitclaim
 
 FOREIGN = "#!/bin/sh\necho foreign >> \"$(git rev-parse --git-dir)/foreign-ran\"\n"
@@ -49,9 +49,11 @@ def write_hook(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
-def test_hook_script_is_shipped_unchanged() -> None:
-    top, packaged = ROOT / "hooks" / "commit-msg", ROOT / "gitclaim" / "hooks" / "commit-msg"
-    assert top.read_text() == packaged.read_text() == hook_script()
+def test_hook_scripts_exist_once_and_the_package_reaches_them() -> None:
+    top, packaged = ROOT / "hooks" / "commit-msg", ROOT / "gitclaim" / "hooks" / "scripts" / "commit-msg"
+    assert (ROOT / "gitclaim" / "hooks" / "scripts").is_symlink()
+    assert packaged.resolve() == top.resolve()
+    assert top.read_text() == hook_script()
     assert hook_script().splitlines()[1] == "# gitclaim-hook: commit-msg v1"
     assert packaged.stat().st_mode & stat.S_IXUSR and top.stat().st_mode & stat.S_IXUSR
 

@@ -6,8 +6,9 @@ import json
 import stat
 from pathlib import Path
 
-from gitclaim import claims, lifecycle
-from gitclaim.service import open_store
+from gitclaim.core import transitions as claims
+from gitclaim.missions import views as lifecycle
+from gitclaim.missions.workspace import open_store
 from tests.helpers import git, remote_mission, remote_refs, run_gitclaim
 
 SEED1_QUEUED = """\

@@ -17,7 +17,7 @@ mcp = pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
 from gitclaim.errors import InvalidInput  # noqa: E402
-from gitclaim.ids import check_id  # noqa: E402
+from gitclaim.core.refs import check_id  # noqa: E402
 from tests.helpers import git, run_gitclaim  # noqa: E402
 
 CALL_TIMEOUT = 60

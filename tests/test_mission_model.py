@@ -1,6 +1,6 @@
 import pytest
 
-from gitclaim import mission as m
+from gitclaim.core import mission as m
 from gitclaim.errors import CorruptMission
 
 

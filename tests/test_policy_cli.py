@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gitclaim.errors import InvalidInput
-from gitclaim.git import Git
+from gitclaim.core.git import Git
 from gitclaim.policy import CommitInfo, PolicyConfig, check_range, policy_from_repo, read_commits
 from tests.helpers import git, run_gitclaim
 

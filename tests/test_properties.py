@@ -19,12 +19,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gitclaim import claims, execlog, lifecycle, timeutil
-from gitclaim import message as msg
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core import execlog
+from gitclaim.missions import views as lifecycle
+from gitclaim.core import timeutil
+from gitclaim.core import message as msg
+from gitclaim.core import mission as m
 from gitclaim.errors import CorruptMission, GitclaimError, InvalidInput, PolicyViolation
-from gitclaim.ids import MAX_ID_LENGTH, check_id, id_problem
-from gitclaim.service import open_store
+from gitclaim.core.refs import MAX_ID_LENGTH, check_id, id_problem
+from gitclaim.missions.workspace import open_store
 from tests.faultproxy import Run, Zygote, run_forked
 from tests.helpers import git, remote_refs
 
@@ -57,7 +60,7 @@ ID_CHARS = set(string.ascii_lowercase + string.digits + "._-")
 
 
 def rule_allows(text: str) -> bool:
-    """The id rule as docs/protocol.md states it, written independently of gitclaim/ids.py."""
+    """The id rule as docs/protocol.md states it, written independently of gitclaim/core/refs.py."""
     return (0 < len(text) <= MAX_ID_LENGTH and set(text) <= ID_CHARS and text[0].isascii()
             and text[0].isalnum() and ".." not in text and not text.endswith((".lock", ".")))
 

@@ -2,7 +2,7 @@
 force / done / next on a shared pool of missions with a one-second lease, so that races, steals and fenced
 writes happen all the time. Every command an agent reports as successful is recorded with its commit.
 
-Afterwards the invariant checker (`gitclaim.audit`) reads the remote's histories with an independent reader:
+Afterwards the invariant checker (`gitclaim.ops.audit`) reads the remote's histories with an independent reader:
 zero violations, every reported commit in the remote's history, and no two agents told they won the same
 claim (mission, epoch).
 
@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from gitclaim import claims, lifecycle
-from gitclaim.audit import audit
-from gitclaim.service import open_store
+from gitclaim.core import transitions as claims
+from gitclaim.missions import views as lifecycle
+from gitclaim.ops.audit import audit
+from gitclaim.missions.workspace import open_store
 from tests.helpers import git
 from tests.servers import GitServer
 

@@ -1,4 +1,4 @@
-"""Tasks, phases, checkpoints, blockers and context (gitclaim/tasks.py) on real clones of a real bare remote.
+"""Tasks, phases, checkpoints, blockers and context (gitclaim/workflows/tasks.py) on real clones of a real bare remote.
 
 Library calls run in-process against real git (each through a fresh store, as separate commands would); the
 person's side (approve, unblock, validate, context) goes through the real CLI.
@@ -13,10 +13,12 @@ from typing import Any, Callable
 
 import pytest
 
-from gitclaim import claims, tasks, workflow
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.workflows import tasks
+from gitclaim.workflows import workflow
+from gitclaim.core import mission as m
 from gitclaim.errors import Conflict, InvalidInput, NotFound
-from gitclaim.service import open_store
+from gitclaim.missions.workspace import open_store
 from tests.helpers import git, remote_mission, remote_refs, run_gitclaim
 
 T0 = datetime(2030, 1, 2, 10, 0, 0, tzinfo=timezone.utc)

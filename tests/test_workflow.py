@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from gitclaim import workflow as wf
+from gitclaim.workflows import workflow as wf
 from gitclaim.errors import InvalidInput
-from gitclaim.workflow import (
+from gitclaim.workflows.workflow import (
     PROFILES,
     RULES,
     AgentRef,

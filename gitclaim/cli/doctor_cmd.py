@@ -1,4 +1,4 @@
-"""`gitclaim doctor`: check a remote and this clone (gitclaim/doctor.py), print what is wrong and how to fix it.
+"""`gitclaim doctor`: check a remote and this clone (gitclaim/ops/doctor.py), print what is wrong and how to fix it.
 
 Exit codes: 0 when every required check passes (advice may still be printed), 1 when one fails, 6 when the
 remote cannot be reached at all (docs/reliability.md, "gitclaim doctor").
@@ -10,12 +10,12 @@ from typing import Optional
 
 import typer
 
-from gitclaim import doctor
+from gitclaim.ops import doctor
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line
 from gitclaim.errors import GitclaimError, RemoteError
-from gitclaim.service import open_store
+from gitclaim.missions.workspace import open_store
 
 MARKS = {(True, True): "ok", (True, False): "ok", (False, True): "FAIL", (False, False): "warn"}
 

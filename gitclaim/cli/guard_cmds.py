@@ -1,4 +1,4 @@
-"""`gitclaim guard pre-receive` and `gitclaim guard install`: thin wrappers over gitclaim.guard.
+"""`gitclaim guard pre-receive` and `gitclaim guard install`: thin wrappers over gitclaim.server.guard.
 
 The pre-receive command writes each refusal as one line on stderr, which git relays to the pusher as
 `remote: gitclaim-guard: <ref>: refused: <why>`, and exits 1 so the whole push is refused.
@@ -13,10 +13,10 @@ from typing import Annotated
 
 import typer
 
-from gitclaim import guard
+from gitclaim.server import guard
 from gitclaim.cli.app import app
 from gitclaim.errors import GitclaimError
-from gitclaim.git import Git
+from gitclaim.core.git import Git
 
 guard_app = typer.Typer(help="Server-side guard: a pre-receive hook enforcing the mission protocol and the "
                              "commit policy on the shared remote (docs/server-guard.md).", no_args_is_help=True)

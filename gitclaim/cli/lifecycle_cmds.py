@@ -7,12 +7,14 @@ from typing import Optional
 
 import typer
 
-from gitclaim import archive as archive_mod
-from gitclaim import exporter, importer, timeutil
+from gitclaim.missions import archive as archive_mod
+from gitclaim.interchange import exporter
+from gitclaim.interchange import importer
+from gitclaim.core import timeutil
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line, warn
-from gitclaim.service import open_store
+from gitclaim.missions.workspace import open_store
 
 
 @app.command("import")

@@ -11,12 +11,14 @@ from typing import Optional
 
 import typer
 
-from gitclaim import claims, execlog, lifecycle
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core import execlog
+from gitclaim.missions import views as lifecycle
+from gitclaim.core import mission as m
 from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json, line, table, warn
-from gitclaim.ids import check_id
-from gitclaim.service import open_store
+from gitclaim.core.refs import check_id
+from gitclaim.missions.workspace import open_store
 
 JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
 AS = typer.Option(None, "--as", help="Session description recorded as claimed_by (default: $GITCLAIM_AS).")

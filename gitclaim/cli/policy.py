@@ -1,5 +1,5 @@
 """`gitclaim check-msg` and `gitclaim hooks install|uninstall`: thin wrappers over gitclaim.policy and
-gitclaim.hooks_install. Violations are listed on stderr here; the exit code comes from PolicyViolation."""
+gitclaim.hooks.install. Violations are listed on stderr here; the exit code comes from PolicyViolation."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import typer
 
 from gitclaim.cli.app import app
 from gitclaim.errors import InvalidInput, PolicyViolation
-from gitclaim.git import Git
-from gitclaim.hooks_install import install_commit_msg_hook, uninstall_commit_msg_hook
+from gitclaim.core.git import Git
+from gitclaim.hooks.install import install_commit_msg_hook, uninstall_commit_msg_hook
 from gitclaim.policy import (
     PolicyConfig,
     Violation,

@@ -1,6 +1,6 @@
 """The mission-system commands: approve, context, validate, task start|complete, and mcp (the MCP server).
 
-Thin wrappers over gitclaim/tasks.py; `mcp` imports the MCP SDK only when it runs.
+Thin wrappers over gitclaim/workflows/tasks.py; `mcp` imports the MCP SDK only when it runs.
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from typing import Any, Optional
 
 import typer
 
-from gitclaim import claims, tasks
+from gitclaim.core import transitions as claims
+from gitclaim.workflows import tasks
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import EPOCH, JSON
 from gitclaim.cli.output import emit_json, line
 from gitclaim.errors import InvalidInput
-from gitclaim.ids import check_id
-from gitclaim.service import open_store
+from gitclaim.core.refs import check_id
+from gitclaim.missions.workspace import open_store
 
 task_app = typer.Typer(help="Start and complete tasks of a mission's workflow phases (what the MCP tools do).",
                        no_args_is_help=True)
@@ -141,7 +142,7 @@ def task_complete(
 def mcp() -> None:
     """Run the MCP server on stdio (register it: claude mcp add gitclaim -- gitclaim mcp)."""
     try:
-        from gitclaim import mcp_server
+        from gitclaim.mcp import server as mcp_server
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("mcp", "mcp_types", "pydantic", "anyio"):
             raise

@@ -7,11 +7,14 @@ from typing import Optional
 
 import typer
 
-from gitclaim import claims, lifecycle, ready, session
+from gitclaim.core import transitions as claims
+from gitclaim.missions import views as lifecycle
+from gitclaim.missions import ready
+from gitclaim.missions import session
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import AS, JSON
 from gitclaim.cli.output import emit_json, line
-from gitclaim.service import open_store
+from gitclaim.missions.workspace import open_store
 
 
 @app.command("next")
@@ -52,7 +55,7 @@ def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory to look at."),
 ) -> None:
     """Run a self-contained race: a throwaway remote, several clones, agents claiming missions."""
-    from gitclaim import demo as demo_mod
+    from gitclaim.ops import demo as demo_mod
     from gitclaim.errors import GitclaimError
 
     result = demo_mod.run(agents=agents, keep=keep, echo=line)

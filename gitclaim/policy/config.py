@@ -14,7 +14,7 @@ from typing import Any
 
 
 from gitclaim.errors import InvalidInput
-from gitclaim.git import Git
+from gitclaim.core.git import Git
 
 CONFIG_FILE = ".gitclaim.yaml"
 

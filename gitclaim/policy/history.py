@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gitclaim.errors import InvalidInput
-from gitclaim.git import Git
+from gitclaim.core.git import Git
 from gitclaim.policy.checker import Violation, check_identity, check_message
 from gitclaim.policy.config import PolicyConfig
 

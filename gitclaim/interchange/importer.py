@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from gitclaim import claims
-from gitclaim import git as g
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
 from gitclaim.errors import Conflict, GitclaimError, InvalidInput, RemoteError
-from gitclaim.ids import id_problem
-from gitclaim.message import MissionMessage
-from gitclaim.store import Change, State, Store
+from gitclaim.core.refs import id_problem
+from gitclaim.core.message import MissionMessage
+from gitclaim.core.store import Change, State, Store
 
 CREATED, WOULD_CREATE, UNCHANGED = "created", "would-create", "unchanged"
 CONFLICT, INVALID, SKIPPED, ERROR = "conflict", "invalid", "skipped", "error"
@@ -168,7 +168,7 @@ def _scan(root: Path, items: list[Item]) -> Iterator[tuple[str, Path, bool]]:
 def _read_source(kind: str, source: Path, scanned: bool, now: str) -> Candidate | Item:
     try:
         if kind == "dir":
-            from gitclaim import workflow
+            from gitclaim.workflows import workflow
 
             files = workflow.read_mission_dir(source)
             data = files.pop(m.FILENAME)

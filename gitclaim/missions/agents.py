@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitclaim import git as g
-from gitclaim import mission as m
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
 from gitclaim.errors import GitclaimError, InvalidInput
-from gitclaim.store import State, Store
+from gitclaim.core.store import State, Store
 
 CONFIG_KEY = "gitclaim.agentsfile"
 BEGIN = "<!-- gitclaim:active-mission -->"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from gitclaim import claims
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core import mission as m
 from gitclaim.errors import Conflict, CorruptMission, NothingReady
-from gitclaim.store import Outcome, State, Store
+from gitclaim.core.store import Outcome, State, Store
 
 MAX_ROUNDS = 50
 
@@ -39,7 +39,7 @@ def _archived_done(store: Store, states: list[State]) -> set[str]:
     missing = {r for s in states if s.mission.status == m.QUEUED for r in s.mission.requires if r not in live}
     if not missing:
         return set()
-    from gitclaim import archive
+    from gitclaim.missions import archive
 
     index = archive.archived_index(store)
     return {mid for mid in missing if mid in index and index[mid].status == m.DONE}

@@ -12,12 +12,12 @@ import random
 import time
 from typing import Callable, Iterator, NamedTuple
 
-from gitclaim import git as g
-from gitclaim import mission as m
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
-from gitclaim.ids import check_id, id_problem, mission_ref
-from gitclaim.message import MissionMessage
-from gitclaim.repo import MISSIONS_REFSPEC, Repo
+from gitclaim.core.refs import check_id, id_problem, mission_ref
+from gitclaim.core.message import MissionMessage
+from gitclaim.core.repo import MISSIONS_REFSPEC, Repo
 
 MAX_ATTEMPTS = 8
 FETCH_ATTEMPTS = 4

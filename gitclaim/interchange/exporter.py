@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitclaim import execlog
-from gitclaim import git as g
-from gitclaim import mission as m
+from gitclaim.core import execlog
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
 from gitclaim.errors import Conflict, GitclaimError, InvalidInput
-from gitclaim.store import State, Store
+from gitclaim.core.store import State, Store
 
 DEFAULT_DIR = ".gitclaim/export"
 MANIFEST = ".gitclaim-export.json"

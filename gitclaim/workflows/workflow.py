@@ -27,7 +27,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from gitclaim.errors import InvalidInput
-from gitclaim.ids import check_id
+from gitclaim.core.refs import check_id
 
 WORKFLOW_FILE = "workflow.md"
 START_FILE = "start.md"
@@ -807,7 +807,7 @@ def render_profile(profile: str, mission_id: str, title: str) -> dict[str, bytes
         "{mission_id}": check_id(mission_id),
         "{title}": _title_value(title),
     }
-    template = resources.files("gitclaim") / "templates" / profile
+    template = resources.files("gitclaim.workflows") / "templates" / profile
     return {rel: _render(data.decode("utf-8"), values).encode("utf-8") for rel, data in _template_files(template, "")}
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitclaim.repo import open_repo
-from gitclaim.settings import Settings
-from gitclaim.store import Store
+from gitclaim.core.repo import open_repo
+from gitclaim.core.settings import Settings
+from gitclaim.core.store import Store
 
 
 def open_store(cwd: Path | str | None = None) -> Store:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, NamedTuple
 
-from gitclaim import mission as m
-from gitclaim import timeutil
+from gitclaim.core import mission as m
+from gitclaim.core import timeutil
 from gitclaim.errors import Conflict, InvalidInput, NotFound
-from gitclaim.message import MissionMessage
-from gitclaim.store import Change, Outcome, State, Store
+from gitclaim.core.message import MissionMessage
+from gitclaim.core.store import Change, Outcome, State, Store
 
 LOG_KINDS = ("note", "milestone", "decision", "issue")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -185,7 +185,7 @@ def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = N
 def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE, summary: str | None = None,
            epoch: int | None = None, guard: Guard | None = None) -> Outcome:
     """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op. `guard` may refuse
-    (raise) on the holder's current mission, inside the compare-and-swap loop (gitclaim/tasks.py)."""
+    (raise) on the holder's current mission, inside the compare-and-swap loop (gitclaim/workflows/tasks.py)."""
     if status not in m.FINISHED:
         raise InvalidInput(f"a mission finishes as DONE or FAILED, not {status}")
     summary = user_text(summary, "the summary")

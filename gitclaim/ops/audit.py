@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitclaim import git as g
-from gitclaim import message as msg
-from gitclaim import mission as m
+from gitclaim.core import git as g
+from gitclaim.core import message as msg
+from gitclaim.core import mission as m
 from gitclaim.errors import CorruptMission
 
 

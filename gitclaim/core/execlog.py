@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from gitclaim import message as msg
-from gitclaim import mission as m
-from gitclaim.git import CatFile
-from gitclaim.store import State, Store
+from gitclaim.core import message as msg
+from gitclaim.core import mission as m
+from gitclaim.core.git import CatFile
+from gitclaim.core.store import State, Store
 
 
 @dataclass(frozen=True)

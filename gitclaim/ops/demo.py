@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitclaim import git as g
-from gitclaim import mission as m
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
 from gitclaim.errors import GitclaimError
 
 MISSIONS = [
@@ -50,7 +50,7 @@ class DemoResult:
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITCLAIM_"))}
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / "gitconfig"), HOME=str(home))
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
@@ -74,8 +74,8 @@ def _setup(base: Path, agents: int, env: dict[str, str]) -> tuple[Path, list[Pat
 def _publish(clones: list[Path], env: dict[str, str]) -> None:
     """init every clone and publish the missions, in this process through the library (the same code the CLI
     runs), under the demo's own git configuration."""
-    from gitclaim import lifecycle
-    from gitclaim.service import open_store
+    from gitclaim.missions import views as lifecycle
+    from gitclaim.missions.workspace import open_store
 
     saved = dict(os.environ)
     os.environ.clear()
@@ -107,9 +107,10 @@ def _race(clones: list[Path], env: dict[str, str], result: DemoResult) -> None:
 
 _AGENT_LOOP = """
 import json, sys
-from gitclaim import claims, ready
+from gitclaim.core import transitions as claims
+from gitclaim.missions import ready
 from gitclaim.errors import NothingReady
-from gitclaim.service import open_store
+from gitclaim.missions.workspace import open_store
 name = sys.argv[1]
 lost = 0
 while True:

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitclaim import claims, execlog, timeutil
-from gitclaim import git as g
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core import execlog
+from gitclaim.core import timeutil
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
 from gitclaim.errors import InvalidInput, NotFound
-from gitclaim.ids import check_id
-from gitclaim.repo import MISSIONS_REFSPEC
-from gitclaim.store import Outcome, State, Store
+from gitclaim.core.refs import check_id
+from gitclaim.core.repo import MISSIONS_REFSPEC
+from gitclaim.core.store import Outcome, State, Store
 
 
 # ---- init -------------------------------------------------------------------------------------------------
@@ -40,14 +42,14 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
     report.append(f"{len(store.ids())} missions on {remote}")
     report += _init_hooks(store, hooks)
     if agents_file:
-        from gitclaim import agents
+        from gitclaim.missions import agents
 
         report += agents.enable(store, agents_file)
     return report
 
 
 def _init_hooks(store: Store, install: bool) -> list[str]:
-    from gitclaim import hooks_install
+    from gitclaim.hooks import install as hooks_install
 
     if not install:
         return ["commit-msg policy hook not installed (run: gitclaim hooks install, or gitclaim init --hooks)"]
@@ -89,7 +91,7 @@ def new_mission(store: Store, mission_id: str, *, title: str | None, priority: s
 
 def _mission_files(mission_id: str, title: str | None, from_dir: Path | None, profile: str | None
                    ) -> dict[str, bytes]:
-    from gitclaim import workflow
+    from gitclaim.workflows import workflow
 
     if profile is not None:
         files = workflow.render_profile(profile, mission_id, title or mission_id)
@@ -128,7 +130,7 @@ def list_missions(store: Store, *, status: str | None = None, stale_only: bool =
     if status is not None and status.upper() not in m.STATUSES:
         raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(m.STATUSES)}")
     if archived:
-        from gitclaim import archive
+        from gitclaim.missions import archive
 
         states, broken = archive.archived_states(store)
     else:
@@ -182,7 +184,7 @@ def find(store: Store, mission_id: str) -> tuple[State, bool]:
     state = store.local(mission_id)
     if state is not None:
         return state, False
-    from gitclaim import archive
+    from gitclaim.missions import archive
 
     state = archive.find_archived(store, mission_id)
     if state is None:
@@ -211,6 +213,6 @@ def after_change(store: Store, out: Outcome) -> None:
     """Keep the opt-in 'Active Mission' section of CLAUDE.md / AGENTS.md in step with this clone's claims."""
     if not out.changed or not store.repo.get("gitclaim.agentsfile"):
         return
-    from gitclaim import agents
+    from gitclaim.missions import agents
 
     agents.refresh(store, out.state)

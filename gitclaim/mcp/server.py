@@ -6,7 +6,7 @@ library function and returns its result as structured content. An expected failu
 a tool error (isError) whose text is exactly the one line the CLI prints, plus the CLI's exit code in
 `_meta["gitclaim/exit_code"]`.
 
-Nothing is cached between calls and every git process is short-lived (see gitclaim/git.py), so a server that runs
+Nothing is cached between calls and every git process is short-lived (see gitclaim/core/git.py), so a server that runs
 for a whole working day holds no git children and does not grow. The tools are plain functions: the SDK runs them
 on worker threads, which keeps the server answering while a push waits on the remote.
 
@@ -24,9 +24,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from gitclaim import __version__, claims, lifecycle, service, tasks
+from gitclaim import __version__
+from gitclaim.core import transitions as claims
+from gitclaim.missions import views as lifecycle
+from gitclaim.missions import workspace as service
+from gitclaim.workflows import tasks
 from gitclaim.errors import GitclaimError, InvalidInput
-from gitclaim.store import Outcome, Store
+from gitclaim.core.store import Outcome, Store
 
 logger = logging.getLogger("gitclaim.mcp")
 
@@ -457,7 +461,7 @@ def next_mission(session: Session = None, repo_path: RepoPath = None) -> Annotat
     """Claim the best ready mission (QUEUED, requirements DONE, most urgent first) in one step; a tool error
     when nothing is ready."""
     def op(store: Store) -> NextResult:
-        from gitclaim import ready
+        from gitclaim.missions import ready
 
         got = ready.next_mission(store, claims.actor_for(store, session))
         return _changed(store, got.outcome, NextResult, lost_races=got.lost_races)

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from gitclaim import git as g
-from gitclaim import mission as m
-from gitclaim import timeutil
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
+from gitclaim.core import timeutil
 from gitclaim.errors import Conflict, CorruptMission, RemoteError
-from gitclaim.ids import mission_ref
-from gitclaim.message import MissionMessage
-from gitclaim.repo import ARCHIVE_REF, MISSIONS_REFSPEC
-from gitclaim.store import State, Store
+from gitclaim.core.refs import mission_ref
+from gitclaim.core.message import MissionMessage
+from gitclaim.core.repo import ARCHIVE_REF, MISSIONS_REFSPEC
+from gitclaim.core.store import State, Store
 
 # A glob, not the exact ref: fetching an exact ref the remote does not have (no archive yet) is an error,
 # while a glob that matches nothing is not. Only refs/gitclaim/archive* can match.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from gitclaim.errors import Conflict, NotARepository
-from gitclaim.git import Git
+from gitclaim.core.git import Git
 
 HOOK_NAME = "commit-msg"
 LEGACY_SUFFIX = ".legacy"
@@ -57,7 +57,7 @@ class InstallResult:
 
 def hook_script() -> str:
     """The hook as shipped in the package (gitclaim/hooks/commit-msg)."""
-    return resources.files("gitclaim").joinpath("hooks", HOOK_NAME).read_text(encoding="utf-8")
+    return resources.files("gitclaim.hooks").joinpath("scripts", HOOK_NAME).read_text(encoding="utf-8")
 
 
 def hooks_dir(git: Git) -> Path:

@@ -1,6 +1,6 @@
 """Tasks, phases, approvals and context of one mission: the seed's mission system on top of claims.
 
-Every change is a decision committed through `store.transact` on the mission's ref, like gitclaim/claims.py:
+Every change is a decision committed through `store.transact` on the mission's ref, like gitclaim/core/transitions.py:
 
 | change | commit | Gitclaim-Action | trailers besides Instance/Epoch |
 | --- | --- | --- | --- |
@@ -36,14 +36,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from gitclaim import claims, execlog, lifecycle, workflow
-from gitclaim import git as g
-from gitclaim import mission as m
-from gitclaim import timeutil
+from gitclaim.core import transitions as claims
+from gitclaim.core import execlog
+from gitclaim.missions import views as lifecycle
+from gitclaim.workflows import workflow
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
+from gitclaim.core import timeutil
 from gitclaim.errors import ERROR, Conflict, CorruptMission, GitclaimError, InvalidInput, NotFound
-from gitclaim.ids import check_id, id_problem
-from gitclaim.message import MissionMessage
-from gitclaim.store import Change, Outcome, State, Store
+from gitclaim.core.refs import check_id, id_problem
+from gitclaim.core.message import MissionMessage
+from gitclaim.core.store import Change, Outcome, State, Store
 
 RUNNING = "running"
 TASK_STATUSES = ("success", "partial", "failed")

@@ -26,14 +26,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gitclaim import git as g
-from gitclaim import mission as m
-from gitclaim import timeutil
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
+from gitclaim.core import timeutil
 from gitclaim.errors import GitclaimError
-from gitclaim.ids import mission_ref
-from gitclaim.message import MissionMessage
-from gitclaim.repo import MISSIONS_REFSPEC
-from gitclaim.store import Store
+from gitclaim.core.refs import mission_ref
+from gitclaim.core.message import MissionMessage
+from gitclaim.core.repo import MISSIONS_REFSPEC
+from gitclaim.core.store import Store
 
 PROBE_PREFIX = "gitclaim-doctor-probe-"
 CLOCK_SLACK = timedelta(minutes=5)
@@ -116,7 +116,7 @@ def _instance(store: Store) -> Check:
 
 
 def _hook(store: Store) -> Check:
-    from gitclaim import hooks_install
+    from gitclaim.hooks import install as hooks_install
 
     try:
         hook = hooks_install.hooks_dir(store.git) / hooks_install.HOOK_NAME

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from gitclaim import git as g
-from gitclaim import timeutil
+from gitclaim.core import git as g
+from gitclaim.core import timeutil
 from gitclaim.errors import InvalidInput, NotFound
 
 DEFAULT_REMOTE = "origin"

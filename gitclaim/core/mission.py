@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from gitclaim import timeutil
+from gitclaim.core import timeutil
 from gitclaim.errors import CorruptMission, InvalidInput
-from gitclaim.ids import id_problem
+from gitclaim.core.refs import id_problem
 
 FORMAT_VERSION = 1
 FORMAT_KEY = "gitclaim_format"

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from gitclaim import git as g
+from gitclaim.core import git as g
 from gitclaim.errors import InvalidInput, PolicyViolation
-from gitclaim.repo import Repo
+from gitclaim.core.repo import Repo
 
 FILENAME = ".gitclaim.yaml"
 
@@ -26,7 +26,7 @@ class Settings:
         settings = cls(data)
         settings.policy_check = _policy_checker(data)
         if data.get("lease_ttl") is not None:
-            from gitclaim import timeutil
+            from gitclaim.core import timeutil
 
             repo.shared_ttl = timeutil.parse_duration(str(data["lease_ttl"]))
         return settings

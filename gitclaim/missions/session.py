@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitclaim import claims, execlog, lifecycle, ready
-from gitclaim import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core import execlog
+from gitclaim.missions import views as lifecycle
+from gitclaim.missions import ready
+from gitclaim.core import mission as m
 from gitclaim.errors import NothingReady
-from gitclaim.git import CatFile
-from gitclaim.store import Store
+from gitclaim.core.git import CatFile
+from gitclaim.core.store import Store
 
 LOG_TAIL = 5
 READY_SHOWN = 10

@@ -24,21 +24,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from gitclaim import git as g
-from gitclaim import mission as m
-from gitclaim import timeutil
+from gitclaim.core import git as g
+from gitclaim.core import mission as m
+from gitclaim.core import timeutil
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, InvalidInput
-from gitclaim.ids import id_problem
-from gitclaim.message import one_line
-from gitclaim.message import parse as parse_message
+from gitclaim.core.refs import id_problem
+from gitclaim.core.message import one_line
+from gitclaim.core.message import parse as parse_message
 from gitclaim.policy import CommitInfo, PolicyConfig, Violation, check_commit, load_policy
-from gitclaim.repo import ARCHIVE_REF, DEFAULT_TTL
+from gitclaim.core.repo import ARCHIVE_REF, DEFAULT_TTL
 
 PREFIX = "gitclaim-guard"
 # Stable words in every policy refusal, for a client that wants to tell them apart from protocol refusals.
 POLICY_REFUSAL = "it breaks the commit policy"
 MISSIONS_PREFIX = "refs/missions/"
-DOCTOR_PROBE_PREFIX = "gitclaim-doctor-probe-"  # gitclaim/doctor.py PROBE_PREFIX
+DOCTOR_PROBE_PREFIX = "gitclaim-doctor-probe-"  # gitclaim/ops/doctor.py PROBE_PREFIX
 BRANCHES_PREFIX = "refs/heads/"
 CONFIG_FILE = ".gitclaim.yaml"
 DEFAULT_USER_ENV = "GL_USER"  # gitolite's name for the authenticated pusher
@@ -169,7 +169,7 @@ def rules_from(git_config: Mapping[str, list[str]], yaml_text: str | None) -> Ru
 
 
 def _yaml_settings(yaml_text: str | None) -> tuple[timedelta, bool]:
-    from gitclaim import settings
+    from gitclaim.core import settings
 
     data = settings.parse(yaml_text)
     ttl = DEFAULT_TTL
@@ -428,7 +428,7 @@ def judge_mission(update: RefUpdate, commits: Sequence[PushedCommit], current_md
 
 
 def _doctor_probe(mission_id: str, current_md: bytes | None) -> bool:
-    """The probe `gitclaim doctor` pushes (gitclaim/doctor.py): DONE or FAILED at epoch 0 with no holder, so
+    """The probe `gitclaim doctor` pushes (gitclaim/ops/doctor.py): DONE or FAILED at epoch 0 with no holder, so
     deleting it loses no claim and no work."""
     if not mission_id.startswith(DOCTOR_PROBE_PREFIX) or current_md is None:
         return False
@@ -631,7 +631,7 @@ class Installed:
 
 def hook_script() -> str:
     """The hook as shipped in the package (gitclaim/hooks/pre-receive)."""
-    return resources.files("gitclaim").joinpath("hooks", HOOK_NAME).read_text(encoding="utf-8")
+    return resources.files("gitclaim.hooks").joinpath("scripts", HOOK_NAME).read_text(encoding="utf-8")
 
 
 def install_hook(repo: Path, *, force: bool = False) -> Installed:
@@ -645,7 +645,7 @@ def install_hook(repo: Path, *, force: bool = False) -> Installed:
     hooks.mkdir(parents=True, exist_ok=True)
     delegate = hooks / DELEGATE_DIR
     hook = delegate / DELEGATE_NAME if delegate.is_dir() else hooks / HOOK_NAME
-    from gitclaim.hooks_install import place_hook
+    from gitclaim.hooks.install import place_hook
 
     # The temporary file goes in the hooks directory itself: Gitea's runner executes everything in
     # pre-receive.d/ and must never see a half-written file there.
