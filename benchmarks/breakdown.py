@@ -31,8 +31,8 @@ def main() -> None:
     marks["import_command"] = time.perf_counter()
 
     from gitclaim.core import git as g
-    from gitclaim.missions import workspace as service
     from gitclaim.core import settings
+    from gitclaim.missions import workspace as service
 
     real_run = g.Git.run
 

@@ -14,9 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -82,8 +82,8 @@ def run(argv: Sequence[str], cwd: Path | str | None = None, *, input: bytes | st
         env: dict[str, str] | None = None, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
     full = {**os.environ, **env} if env else None
     data = input.encode() if isinstance(input, str) else input
-    res = subprocess.run(list(argv), cwd=cwd, input=data, env=full, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=timeout)
+    res = subprocess.run(list(argv), cwd=cwd, input=data, env=full, capture_output=True,
+                         timeout=timeout)
     if check and res.returncode != 0:
         raise RuntimeError(f"{shlex.join(argv)} (in {cwd}) exited {res.returncode}:\n"
                            f"{res.stderr.decode(errors='replace')[-3000:]}")
@@ -105,8 +105,7 @@ def timed(argv: Sequence[str], cwd: Path | str | None = None, *, env: dict[str, 
     """Wall time of one process, from fork to exit (output captured, as an agent capturing it would)."""
     full = {**os.environ, **env} if env else None
     t0 = time.perf_counter()
-    res = subprocess.run(list(argv), cwd=cwd, env=full, input=input, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+    res = subprocess.run(list(argv), cwd=cwd, env=full, input=input, capture_output=True)
     dt = time.perf_counter() - t0
     if res.returncode not in ok:
         raise RuntimeError(f"{shlex.join(argv)} (in {cwd}) exited {res.returncode}:\n"

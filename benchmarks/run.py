@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import common as c  # noqa: E402
-from benchmarks import suites as s  # noqa: E402
+from benchmarks import common as c
+from benchmarks import suites as s
 
 
 def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -> dict:
@@ -49,7 +49,7 @@ def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -
     except OSError:
         pass
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "memory": mem,
@@ -72,7 +72,7 @@ def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -
 
 
 def machine_md(info: dict, load_after: tuple[float, float, float]) -> str:
-    la = lambda t: " / ".join(f"{x:.2f}" for x in t)  # noqa: E731
+    la = lambda t: " / ".join(f"{x:.2f}" for x in t)
     return "\n".join([
         "| | |", "| --- | --- |",
         f"| date | {info['date']} |",
@@ -195,12 +195,12 @@ def main() -> int:
             load = os.getloadavg()[0]
             try:
                 sec = s.SUITES[name](ctx)
-            except Exception as exc:  # noqa: BLE001 - one broken suite must not lose the others' numbers
+            except Exception as exc:
                 traceback.print_exc()
                 sec = s.Section(name, f"{name} (failed)")
                 sec.notes.append(f"the suite failed: {type(exc).__name__}: {exc}")
             took = time.time() - t0
-            run_line = (f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, `{info['command']}`, "
+            run_line = (f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}, `{info['command']}`, "
                         f"1-min load {load:.2f} at the start of this suite, {took:.0f} s")
             sections.append(sec)
             raw["suites"][name] = {"raw": sec.raw, "seconds": took, "load_at_start": load}

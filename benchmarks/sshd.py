@@ -38,11 +38,11 @@ class Sshd:
 
             self._server = SshServer(workdir)
             self.source = "tests.servers.SshServer"
-        except Exception as exc:  # noqa: BLE001 - fall back to our own starter, say why
+        except Exception as exc:
             self._server = _OwnSshd(workdir)
             self.source = f"benchmarks/sshd.py (tests.servers not importable: {type(exc).__name__}: {exc})"
 
-    def start(self) -> "Sshd":
+    def start(self) -> Sshd:
         self._server.start()
         return self
 

@@ -10,9 +10,10 @@ import re
 import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchmarks import common as c
 from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, PYTHON, Sample, ms
@@ -160,7 +161,7 @@ def claim_latency(ctx: Ctx) -> Section:
         rows.append(time_row(f"{kind}: claim, state known locally", got["known"], got["floor"],
                              f"{GITCLAIM_TEXT} claim c-<n> --as bench"))
         rows.append(time_row(f"{kind}: same claim through the library, no CLI framework", got["lib"],
-                             got["floor"], f"python3 -c \"$LIB_CLAIM\" c-<n>"))
+                             got["floor"], "python3 -c \"$LIB_CLAIM\" c-<n>"))
         rows.append(time_row(f"{kind}: claim, state unknown locally", got["unknown"], got["floor"],
                              f"{GITCLAIM_TEXT} claim u-<n> --as bench"))
         sec.raw[kind] = {k: v.to_json() for k, v in got.items()}
@@ -285,7 +286,7 @@ def round_trips(ctx: Ctx) -> Section:
                      ms(sum(t.seconds)), ", ".join(_runs(t.commands)) + failed,
                      f"`{GITCLAIM_TEXT} {shlex.join(args)}`"])
         if label == "claim, state known locally":
-            per = ", ".join(f"{name} {ms(sec_)}" for name, sec_ in zip(t.commands, t.seconds))
+            per = ", ".join(f"{name} {ms(sec_)}" for name, sec_ in zip(t.commands, t.seconds, strict=False))
             sec.notes.append(f"Each git process of a known-state claim, as trace2 times it (t_abs: from the "
                              f"process's start to its exit, without fork/exec): {per}.")
         sec.raw[label] = {"pushes": t.pushes, "fetches": t.fetches, "ls_remote": t.ls_remotes,
@@ -418,7 +419,7 @@ def _importtime(argv: list[str], cwd: Path) -> list[tuple[int, int, str]]:
 
 
 def _import_cost(argv: list[str], cwd: Path, top: str) -> float:
-    for depth, cum, name in _importtime(argv, cwd):
+    for _depth, cum, name in _importtime(argv, cwd):
         if name == top:
             return cum / 1e6
     return 0.0
@@ -467,8 +468,8 @@ def scale(ctx: Ctx) -> Section:
         loose = sum(1 for _ in (clone / ".git" / "refs" / "missions").iterdir()) \
             if (clone / ".git" / "refs" / "missions").exists() else 0
         mid = ids[size // 2]
-        floor_list = (f"git for-each-ref --format='%(objectname):mission.md' refs/missions/ "
-                      f"| git cat-file --batch | wc -c")
+        floor_list = ("git for-each-ref --format='%(objectname):mission.md' refs/missions/ "
+                      "| git cat-file --batch | wc -c")
         floor_show = f"printf 'refs/missions/{mid}\\nrefs/missions/{mid}:mission.md\\n' | git cat-file --batch"
         runs = {
             "floor_list": lambda i: c.timed(["sh", "-c", floor_list], clone),
@@ -777,40 +778,39 @@ def _mcp_measure(ctx: Ctx, kind: str, n: int, count: bool) -> tuple[dict[str, An
         if traced:
             env["GIT_TRACE2_EVENT"] = str(trace)
         params = StdioServerParameters(command=PYTHON, args=["-m", "gitclaim", "mcp"], cwd=str(clone), env=env)
-        async with stdio_client(params) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
 
-                async def tool(name: str, **args: Any) -> float:
-                    t0 = time.perf_counter()
-                    res = await session.call_tool(name, args)
-                    dt = time.perf_counter() - t0
-                    if res.is_error:
-                        raise RuntimeError(f"{name}: {res.content[0].text}")
-                    return dt
+            async def tool(name: str, **args: Any) -> float:
+                t0 = time.perf_counter()
+                res = await session.call_tool(name, args)
+                dt = time.perf_counter() - t0
+                if res.is_error:
+                    raise RuntimeError(f"{name}: {res.content[0].text}")
+                return dt
 
-                held = next(pool)
-                await tool("claim_mission", mission_id=held, session="bench")
-                if traced:
-                    counts = {}
-                    for name, args in (("claim_mission", None), ("heartbeat", {"mission_id": held})):
-                        if trace.exists():
-                            trace.unlink()
-                        await tool(name, **(args or {"mission_id": next(pool), "session": "bench"}))
-                        counts[name] = c.count_trace(trace)
-                    return counts
-                for _ in range(3):  # warm-up
-                    await tool("claim_mission", mission_id=next(pool), session="bench")
-                    await tool("heartbeat", mission_id=held)
-                samples: dict[str, Any] = {k: Sample() for k in ("floor", "cli", "mcp_claim", "mcp_heartbeat")}
-                for i in range(n):
-                    samples["floor"].add(floor(i))
-                    samples["cli"].add(c.timed([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone,
-                                               env=remote.env))
-                    samples["mcp_claim"].add(await tool("claim_mission", mission_id=next(pool), session="bench"))
-                    samples["mcp_heartbeat"].add(await tool("heartbeat", mission_id=held))
-                samples["floor_cmd"] = floor_cmd
-                return samples
+            held = next(pool)
+            await tool("claim_mission", mission_id=held, session="bench")
+            if traced:
+                counts = {}
+                for name, args in (("claim_mission", None), ("heartbeat", {"mission_id": held})):
+                    if trace.exists():
+                        trace.unlink()
+                    await tool(name, **(args or {"mission_id": next(pool), "session": "bench"}))
+                    counts[name] = c.count_trace(trace)
+                return counts
+            for _ in range(3):  # warm-up
+                await tool("claim_mission", mission_id=next(pool), session="bench")
+                await tool("heartbeat", mission_id=held)
+            samples: dict[str, Any] = {k: Sample() for k in ("floor", "cli", "mcp_claim", "mcp_heartbeat")}
+            for i in range(n):
+                samples["floor"].add(floor(i))
+                samples["cli"].add(c.timed([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone,
+                                           env=remote.env))
+                samples["mcp_claim"].add(await tool("claim_mission", mission_id=next(pool), session="bench"))
+                samples["mcp_heartbeat"].add(await tool("heartbeat", mission_id=held))
+            samples["floor_cmd"] = floor_cmd
+            return samples
 
     counts = anyio.run(main, True) if count else {}
     got = anyio.run(main, False)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 pytest_plugins = ["tests.servers"]
 
-from tests.helpers import ROOT, git, run_gitclaim
+from tests.helpers import ROOT, git, run_gitclaim  # noqa: E402  (after pytest_plugins, as pytest reads it)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -109,7 +109,7 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._accept_loop, name="faultproxy", daemon=True)
 
     # ---- control ------------------------------------------------------------------------------------------
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         self._thread.start()
         return self
 
@@ -138,7 +138,7 @@ class FaultProxy:
         for conn in self._snapshot():
             conn.close()
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -163,7 +163,7 @@ class FaultProxy:
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -336,7 +336,7 @@ class Zygote:
         self.proc.kill()
         self.proc.communicate()
 
-    def __enter__(self) -> "Zygote":
+    def __enter__(self) -> Zygote:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 GITCLAIM = [sys.executable, "-m", "gitclaim"]
@@ -61,7 +61,7 @@ main(sys.argv[2:])
 """
 
 
-def race(clones: list[Path], args_for: "Callable[[int], list[str]]", barrier_dir: Path,
+def race(clones: list[Path], args_for: Callable[[int], list[str]], barrier_dir: Path,
          env: dict[str, str] | None = None, timeout: float = 120) -> list[subprocess.CompletedProcess[str]]:
     """Start one real process per clone, release them together, return their results in clone order."""
     import time

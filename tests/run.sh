@@ -61,5 +61,9 @@ echo "tests: $(git --version), $(/usr/sbin/sshd -V 2>&1 | head -n1), $(/usr/sbin
 # Compiled modules up front: the suite starts about a thousand gitclaim processes, and an environment with
 # PYTHONDONTWRITEBYTECODE=1 would make each of them compile every module again.
 python3 -m compileall -q gitclaim
+# Lint and types first: they take seconds, and a failure there is cheaper to read than a test's.
+echo "tests: ruff check, mypy"
+python3 -m ruff check gitclaim tests benchmarks
+python3 -m mypy
 # Two workers: the suite's time goes into real git and gitclaim processes, which one worker leaves half idle.
 python3 -m pytest -q -n 2 "$@"

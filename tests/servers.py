@@ -36,9 +36,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -79,9 +79,9 @@ class Transport:
     url: str
     bare_path: Path
     env: dict[str, str] = field(default_factory=dict)
-    server: "GitServer | None" = field(default=None, repr=False, compare=False)
+    server: GitServer | None = field(default=None, repr=False, compare=False)
 
-    def apply(self, monkeypatch: pytest.MonkeyPatch) -> "Transport":
+    def apply(self, monkeypatch: pytest.MonkeyPatch) -> Transport:
         """Export ``env`` into os.environ for the rest of the test, so child processes inherit it."""
         for key, value in self.env.items():
             monkeypatch.setenv(key, value)
@@ -298,7 +298,7 @@ class GitServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self) -> "GitServer":
+    def start(self) -> GitServer:
         if self.running:
             return self
         fixed = self.port is not None
@@ -354,7 +354,7 @@ class GitServer:
     def kill(self) -> None:
         self._terminate(signal.SIGKILL)
 
-    def restart(self) -> "GitServer":
+    def restart(self) -> GitServer:
         self.stop()
         return self.start()
 

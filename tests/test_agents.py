@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gitclaim.missions import agents
 from gitclaim.core import transitions as claims
-from gitclaim.missions import views as lifecycle
 from gitclaim.errors import GitclaimError
+from gitclaim.missions import agents
+from gitclaim.missions import views as lifecycle
 from gitclaim.missions.workspace import open_store
 from tests.helpers import git, run_gitclaim
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gitclaim.missions import archive
-from gitclaim.core import transitions as claims
-from gitclaim.missions import views as lifecycle
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.missions import archive
+from gitclaim.missions import views as lifecycle
 from gitclaim.missions.workspace import open_store
 from tests.helpers import git, remote_refs, run_gitclaim
 

@@ -15,16 +15,16 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from gitclaim.core import transitions as claims
 from gitclaim.core import mission as m
-from gitclaim.ops.audit import audit
+from gitclaim.core import transitions as claims
 from gitclaim.missions.workspace import open_store
+from gitclaim.ops.audit import audit
 from tests.faultproxy import FaultProxy, Run, Zygote, run_forked
 from tests.helpers import git, remote_refs, run_gitclaim
 from tests.servers import GitServer

@@ -10,15 +10,15 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from gitclaim.server import guard
 from gitclaim.core import mission as m
 from gitclaim.errors import InvalidInput
+from gitclaim.server import guard
 from tests.helpers import ROOT, git, remote_mission, remote_refs, run_gitclaim
 
 REF = "refs/missions/m1"
@@ -85,7 +85,7 @@ def forge(clone: Path, text: str | bytes, msg: str, parents: list[str], *, when:
     args = ["git", "commit-tree", tree]
     for parent in parents:
         args += ["-p", parent]
-    stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
     return subprocess.run(args, cwd=clone, input=msg, text=True, check=True, capture_output=True,
                           env=env).stdout.strip()
@@ -212,7 +212,7 @@ def test_gitclaim_lifecycle_is_accepted(held2: tuple[Path, Path, Path]) -> None:
 
 
 def test_gitclaim_fail_and_force_takeover_are_accepted(held2: tuple[Path, Path, Path]) -> None:
-    remote, a, b = held2
+    remote, _a, b = held2
     ok(run_gitclaim(b, "claim", "m1", "--force", "--reason", "a is on leave"))
     ok(run_gitclaim(b, "fail", "m1", "--summary", "upstream API is gone"))
     assert 'status: "FAILED"' in remote_mission(remote, "m1")
@@ -231,7 +231,7 @@ def test_steal_of_a_stale_claim_is_accepted(remote: Path, tmp_path: Path,
 
 def test_cli_write_refused_by_the_guard_exits_6_with_one_line(held2: tuple[Path, Path, Path]) -> None:
     # The client thinks a 1s lease is over; the server's lease is the default 24h, so the steal is refused.
-    remote, a, b = held2
+    remote, _a, b = held2
     before = tip(remote)
     time.sleep(2.2)  # whole-second timestamps: idle must exceed the 1s client lease for sure
     res = run_gitclaim(b, "claim", "m1", "--steal", env={"GITCLAIM_TTL": "1s"})
@@ -562,7 +562,7 @@ def test_user_env_name_is_configurable(remote: Path, make_clone: Callable[..., P
 
 # ---- the state machine, without git ------------------------------------------------------------------------
 
-NOW = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 TTL = timedelta(hours=24)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitclaim.errors import Conflict, NotARepository
 from gitclaim.core.git import Git
+from gitclaim.errors import Conflict, NotARepository
 from gitclaim.hooks.install import hook_script, install_commit_msg_hook, uninstall_commit_msg_hook
 from tests.helpers import ROOT, git, run_gitclaim
 

@@ -1,7 +1,7 @@
 import pytest
 
-from gitclaim.errors import InvalidInput
 from gitclaim.core.refs import check_id, id_problem
+from gitclaim.errors import InvalidInput
 from tests.helpers import run_gitclaim
 
 VALID = ["2025-12-22-thaifa-migration-critical", "a", "0", "x.y_z-1", "a" * 100, "v1.2"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import anyio
 import pytest
@@ -16,8 +17,8 @@ import pytest
 mcp = pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
-from gitclaim.errors import InvalidInput  # noqa: E402
 from gitclaim.core.refs import check_id  # noqa: E402
+from gitclaim.errors import InvalidInput  # noqa: E402
 from tests.helpers import git, run_gitclaim  # noqa: E402
 
 CALL_TIMEOUT = 60

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitclaim.errors import InvalidInput
 from gitclaim.core.git import Git
+from gitclaim.errors import InvalidInput
 from gitclaim.policy import CommitInfo, PolicyConfig, check_range, policy_from_repo, read_commits
 from tests.helpers import git, run_gitclaim
 
@@ -160,7 +160,7 @@ def test_check_msg_range_refuses_every_attribution(repo: Path) -> None:
     res = run_gitclaim(repo, "check-msg", "--range", f"{base}..HEAD")
     assert res.returncode == 7
     *lines, summary = res.stderr.splitlines()
-    cursor = next(sha for sha, (line, _) in zip(expected, RANGE_ATTRIBUTIONS) if "Cursor" in line)
+    cursor = next(sha for sha, (line, _) in zip(expected, RANGE_ATTRIBUTIONS, strict=False) if "Cursor" in line)
     assert [line for line in lines if line.startswith(cursor)] == [
         f'{cursor}:3: attribution-signature: "cursoragent@" '
         f"{DASH} delete this tool signature: commits are not attributed to tools or models",

@@ -11,22 +11,21 @@ import json
 import re
 import string
 import subprocess
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gitclaim.core import transitions as claims
-from gitclaim.core import execlog
-from gitclaim.missions import views as lifecycle
-from gitclaim.core import timeutil
+from gitclaim.core import execlog, timeutil
 from gitclaim.core import message as msg
 from gitclaim.core import mission as m
-from gitclaim.errors import CorruptMission, GitclaimError, InvalidInput, PolicyViolation
+from gitclaim.core import transitions as claims
 from gitclaim.core.refs import MAX_ID_LENGTH, check_id, id_problem
+from gitclaim.errors import CorruptMission, GitclaimError, InvalidInput, PolicyViolation
+from gitclaim.missions import views as lifecycle
 from gitclaim.missions.workspace import open_store
 from tests.faultproxy import Run, Zygote, run_forked
 from tests.helpers import git, remote_refs
@@ -178,7 +177,7 @@ def test_parse_raises_only_corrupt_mission(data: bytes) -> None:
 
 
 stamps = st.integers(0, 7_000_000_000).map(
-    lambda t: timeutil.format_ts(datetime.fromtimestamp(t, timezone.utc)))
+    lambda t: timeutil.format_ts(datetime.fromtimestamp(t, UTC)))
 texts = st.text(min_size=1, max_size=40).filter(lambda t: t.strip() != "")
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
@@ -191,7 +190,7 @@ extra_keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_siz
 
 @st.composite
 def missions(draw: st.DrawFn) -> m.Mission:
-    opt = lambda s: draw(st.none() | s)  # noqa: E731
+    opt = lambda s: draw(st.none() | s)
     body = draw(st.text(max_size=200).filter(lambda t: "\0" not in t))  # the library refuses NUL in a body
     return m.Mission(
         mission_id=draw(ids_valid), title=draw(texts).strip(), status=draw(st.sampled_from(m.STATUSES)),

@@ -25,8 +25,8 @@ import pytest
 
 from gitclaim.core import transitions as claims
 from gitclaim.missions import views as lifecycle
-from gitclaim.ops.audit import audit
 from gitclaim.missions.workspace import open_store
+from gitclaim.ops.audit import audit
 from tests.helpers import git
 from tests.servers import GitServer
 

@@ -7,21 +7,21 @@ person's side (approve, unblock, validate, context) goes through the real CLI.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from gitclaim.core import transitions as claims
-from gitclaim.workflows import tasks
-from gitclaim.workflows import workflow
 from gitclaim.core import mission as m
+from gitclaim.core import transitions as claims
 from gitclaim.errors import Conflict, InvalidInput, NotFound
 from gitclaim.missions.workspace import open_store
+from gitclaim.workflows import tasks, workflow
 from tests.helpers import git, remote_mission, remote_refs, run_gitclaim
 
-T0 = datetime(2030, 1, 2, 10, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 2, 10, 0, 0, tzinfo=UTC)
 
 
 class Agent:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -127,7 +127,7 @@ def test_concurrent_creation_exactly_one_wins(transport: Transport,
         winners = [i for i, (proc, _, _) in enumerate(results) if proc.returncode == 0]
         report = "\n".join(f"[{i}] rc={p.returncode}\n{out}{err}" for i, (p, out, err) in enumerate(results))
         assert len(winners) == 1, report
-        for i, (proc, out, _) in enumerate(results):
+        for i, (_proc, out, _) in enumerate(results):
             flag = porcelain(out).get(ref)
             if i in winners:
                 assert flag == "*", report

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gitclaim.workflows import workflow as wf
 from gitclaim.errors import InvalidInput
+from gitclaim.workflows import workflow as wf
 from gitclaim.workflows.workflow import (
     PROFILES,
     RULES,

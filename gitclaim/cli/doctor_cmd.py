@@ -6,23 +6,21 @@ remote cannot be reached at all (docs/reliability.md, "gitclaim doctor").
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
-from gitclaim.ops import doctor
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line
 from gitclaim.errors import GitclaimError, RemoteError
 from gitclaim.missions.workspace import open_store
+from gitclaim.ops import doctor
 
 MARKS = {(True, True): "ok", (True, False): "ok", (False, True): "FAIL", (False, False): "warn"}
 
 
 @app.command("doctor")
 def doctor_cmd(
-    remote: Optional[str] = typer.Option(None, "--remote", help="The remote to examine (default: the clone's "
+    remote: str | None = typer.Option(None, "--remote", help="The remote to examine (default: the clone's "
                                          "gitclaim remote)."),
     json_out: bool = JSON,
 ) -> None:

@@ -13,10 +13,10 @@ from typing import Annotated
 
 import typer
 
-from gitclaim.server import guard
 from gitclaim.cli.app import app
-from gitclaim.errors import GitclaimError
 from gitclaim.core.git import Git
+from gitclaim.errors import GitclaimError
+from gitclaim.server import guard
 
 guard_app = typer.Typer(help="Server-side guard: a pre-receive hook enforcing the mission protocol and the "
                              "commit policy on the shared remote (docs/server-guard.md).", no_args_is_help=True)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from gitclaim.missions import archive as archive_mod
-from gitclaim.interchange import exporter
-from gitclaim.interchange import importer
-from gitclaim.core import timeutil
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line, warn
+from gitclaim.core import timeutil
+from gitclaim.interchange import exporter, importer
+from gitclaim.missions import archive as archive_mod
 from gitclaim.missions.workspace import open_store
 
 
@@ -48,7 +46,7 @@ def _import_line(item: importer.Item) -> str:
 
 @app.command()
 def export(
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Where to write queue/, active/, done/ "
+    directory: Path | None = typer.Option(None, "--dir", help="Where to write queue/, active/, done/ "
                                              f"(default: {exporter.DEFAULT_DIR} at the top of the working tree)."),
     json_out: bool = JSON,
 ) -> None:

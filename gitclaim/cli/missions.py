@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from gitclaim.core import transitions as claims
-from gitclaim.core import execlog
-from gitclaim.missions import views as lifecycle
-from gitclaim.core import mission as m
 from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json, line, table, warn
+from gitclaim.core import execlog
+from gitclaim.core import mission as m
+from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
+from gitclaim.missions import views as lifecycle
 from gitclaim.missions.workspace import open_store
 
 JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
@@ -29,7 +28,7 @@ EPOCH = typer.Option(None, "--epoch", help="Fence: refuse unless the claim is st
 def init(
     remote: str = typer.Option("origin", "--remote", help="The shared remote that holds refs/missions/*."),
     hooks: bool = typer.Option(False, "--hooks", help="Also install the commit-msg policy hook."),
-    agents: Optional[str] = typer.Option(
+    agents: str | None = typer.Option(
         None, "--agents", help="Keep an 'Active Mission' section in this file (CLAUDE.md or AGENTS.md) and "
         "install a Claude Code start command."),
 ) -> None:
@@ -43,13 +42,13 @@ def init(
 @app.command()
 def new(
     mission_id: str = typer.Argument(..., help="Mission id: lowercase letters, digits, '.', '_', '-'."),
-    title: Optional[str] = typer.Option(None, "--title", help="One-line title."),
-    priority: Optional[str] = typer.Option(None, "--priority", help="0 (most urgent) to 1000, or P0-P9."),
-    body_file: Optional[Path] = typer.Option(None, "--body-file", help="Markdown body ('-' for stdin)."),
+    title: str | None = typer.Option(None, "--title", help="One-line title."),
+    priority: str | None = typer.Option(None, "--priority", help="0 (most urgent) to 1000, or P0-P9."),
+    body_file: Path | None = typer.Option(None, "--body-file", help="Markdown body ('-' for stdin)."),
     requires: list[str] = typer.Option([], "--requires", help="A mission id that must be DONE first."),
-    from_dir: Optional[Path] = typer.Option(None, "--from", help="Publish a mission directory "
+    from_dir: Path | None = typer.Option(None, "--from", help="Publish a mission directory "
                                             "(mission.md, workflow.md, start.md, agents/)."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Start from a template: simple, standard, "
+    profile: str | None = typer.Option(None, "--profile", help="Start from a template: simple, standard, "
                                           "complex."),
     json_out: bool = JSON,
 ) -> None:
@@ -68,7 +67,7 @@ def new(
 
 @app.command("list")
 def list_cmd(
-    status: Optional[str] = typer.Option(None, "--status", help="Only missions with this status."),
+    status: str | None = typer.Option(None, "--status", help="Only missions with this status."),
     stale: bool = typer.Option(False, "--stale", help="Only claims idle for longer than the lease TTL."),
     archived: bool = typer.Option(False, "--archived", help="List archived missions instead."),
     json_out: bool = JSON,
@@ -100,7 +99,7 @@ def _list_row(r: dict) -> list[str]:
 @app.command()
 def show(
     mission_id: str = typer.Argument(...),
-    file: Optional[str] = typer.Option(None, "--file", help="Print one file of the mission's tree instead."),
+    file: str | None = typer.Option(None, "--file", help="Print one file of the mission's tree instead."),
     json_out: bool = JSON,
 ) -> None:
     """Show a mission: its fields, its body and its execution log (read from its history)."""
@@ -142,10 +141,10 @@ def _claim_json(out, mission_id: str) -> dict:
 @app.command()
 def claim(
     mission_id: str = typer.Argument(...),
-    as_text: Optional[str] = AS,
+    as_text: str | None = AS,
     steal: bool = typer.Option(False, "--steal", help="Take over a claim idle past the lease TTL."),
     force: bool = typer.Option(False, "--force", help="Take over a live claim (needs --reason)."),
-    reason: Optional[str] = typer.Option(None, "--reason", help="Why, for the history (with --force)."),
+    reason: str | None = typer.Option(None, "--reason", help="Why, for the history (with --force)."),
     json_out: bool = JSON,
 ) -> None:
     """Claim a mission: exit 0 when claimed or already yours, 3 when another holds it."""
@@ -167,8 +166,8 @@ def claim(
 @app.command()
 def release(
     mission_id: str = typer.Argument(...),
-    note: Optional[str] = typer.Option(None, "--note", help="Why, for the history."),
-    epoch: Optional[int] = EPOCH,
+    note: str | None = typer.Option(None, "--note", help="Why, for the history."),
+    epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
     """Give a mission back to the queue (QUEUED). Only its holder may."""
@@ -179,8 +178,8 @@ def release(
 @app.command()
 def done(
     mission_id: str = typer.Argument(...),
-    summary: Optional[str] = typer.Option(None, "--summary", help="What was achieved."),
-    epoch: Optional[int] = EPOCH,
+    summary: str | None = typer.Option(None, "--summary", help="What was achieved."),
+    epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
     """Mark a mission DONE. Only its holder may."""
@@ -191,8 +190,8 @@ def done(
 @app.command()
 def fail(
     mission_id: str = typer.Argument(...),
-    summary: Optional[str] = typer.Option(None, "--summary", help="What went wrong."),
-    epoch: Optional[int] = EPOCH,
+    summary: str | None = typer.Option(None, "--summary", help="What went wrong."),
+    epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
     """Mark a mission FAILED. Only its holder may."""
@@ -201,7 +200,7 @@ def fail(
 
 
 @app.command()
-def heartbeat(mission_id: str = typer.Argument(...), epoch: Optional[int] = EPOCH, json_out: bool = JSON) -> None:
+def heartbeat(mission_id: str = typer.Argument(...), epoch: int | None = EPOCH, json_out: bool = JSON) -> None:
     """Refresh your claim's lease during long silent work."""
     _holder_write(lambda s, a: claims.heartbeat(s, a, mission_id, epoch=epoch), mission_id, "heartbeat",
                   json_out)
@@ -212,14 +211,14 @@ def log(
     mission_id: str = typer.Argument(...),
     message: str = typer.Argument("", help="The entry's text."),
     kind: str = typer.Option("note", "--kind", help="note, milestone, decision or issue."),
-    progress: Optional[int] = typer.Option(None, "--progress", help="Percent done (milestone)."),
-    question: Optional[str] = typer.Option(None, "--question", help="What was decided (decision)."),
-    chosen: Optional[str] = typer.Option(None, "--chosen", help="The option chosen (decision)."),
-    severity: Optional[str] = typer.Option(None, "--severity", help="low, medium, high, critical (issue)."),
+    progress: int | None = typer.Option(None, "--progress", help="Percent done (milestone)."),
+    question: str | None = typer.Option(None, "--question", help="What was decided (decision)."),
+    chosen: str | None = typer.Option(None, "--chosen", help="The option chosen (decision)."),
+    severity: str | None = typer.Option(None, "--severity", help="low, medium, high, critical (issue)."),
     needs_human: bool = typer.Option(False, "--needs-human", help="Block the mission until `gitclaim "
                                      "unblock` (issue)."),
-    task: Optional[str] = typer.Option(None, "--task", help="The task this entry belongs to."),
-    epoch: Optional[int] = EPOCH,
+    task: str | None = typer.Option(None, "--task", help="The task this entry belongs to."),
+    epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
     """Add an entry to the mission's execution log (one commit). Only its holder may."""
@@ -233,7 +232,7 @@ def log(
 @app.command()
 def unblock(
     mission_id: str = typer.Argument(...),
-    note: Optional[str] = typer.Option(None, "--note", help="The decision taken, for the history."),
+    note: str | None = typer.Option(None, "--note", help="The decision taken, for the history."),
     json_out: bool = JSON,
 ) -> None:
     """Move a BLOCKED mission back to ACTIVE (a person's decision: anyone may)."""

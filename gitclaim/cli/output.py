@@ -22,4 +22,4 @@ def warn(text: str) -> None:
 def table(rows: list[list[str]], headers: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
-        line("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        line("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.core.git import Git
+from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.hooks.install import install_commit_msg_hook, uninstall_commit_msg_hook
 from gitclaim.policy import (
     PolicyConfig,
@@ -29,11 +29,11 @@ app.add_typer(hooks_app, name="hooks")
 
 @app.command("check-msg")
 def check_msg(
-    file: Annotated[Optional[str], typer.Argument(
+    file: Annotated[str | None, typer.Argument(
         help="Commit message file, as a commit-msg hook receives it ('-' for stdin).", show_default=False)] = None,
-    message: Annotated[Optional[str], typer.Option(
+    message: Annotated[str | None, typer.Option(
         "--message", "-m", help="Check this text instead of a file.", show_default=False)] = None,
-    rev_range: Annotated[Optional[str], typer.Option(
+    rev_range: Annotated[str | None, typer.Option(
         "--range", help="Check every commit in a range, e.g. origin/main..HEAD.", show_default=False)] = None,
 ) -> None:
     """Check commit messages against the repository's commit policy (exit 7 on violations)."""

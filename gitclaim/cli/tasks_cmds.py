@@ -5,18 +5,18 @@ Thin wrappers over gitclaim/workflows/tasks.py; `mcp` imports the MCP SDK only w
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
-from gitclaim.core import transitions as claims
-from gitclaim.workflows import tasks
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import EPOCH, JSON
 from gitclaim.cli.output import emit_json, line
-from gitclaim.errors import InvalidInput
+from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
+from gitclaim.errors import InvalidInput
 from gitclaim.missions.workspace import open_store
+from gitclaim.workflows import tasks
 
 task_app = typer.Typer(help="Start and complete tasks of a mission's workflow phases (what the MCP tools do).",
                        no_args_is_help=True)
@@ -29,7 +29,7 @@ MCP_MISSING = "the MCP server needs: pip install 'gitclaim[mcp]'"
 def approve(
     mission_id: str = typer.Argument(...),
     phase: int = typer.Option(..., "--phase", help="The `checkpoint: human` phase to approve."),
-    note: Optional[str] = typer.Option(None, "--note", help="What was approved, for the history."),
+    note: str | None = typer.Option(None, "--note", help="What was approved, for the history."),
     json_out: bool = JSON,
 ) -> None:
     """Approve a checkpoint phase so its tasks may start (a person's decision: anyone may)."""
@@ -47,7 +47,7 @@ def context(
     mission_id: str = typer.Argument(...),
     include: list[str] = typer.Option([], "--include", help="phases, tasks, decisions, milestones, blockers "
                                       "(repeat or comma-separate; default: all)."),
-    phase: Optional[int] = typer.Option(None, "--phase", help="Only this phase's tasks and log entries."),
+    phase: int | None = typer.Option(None, "--phase", help="Only this phase's tasks and log entries."),
     json_out: bool = JSON,
 ) -> None:
     """What a mission holds so far (tasks, decisions, milestones, blockers), read from its history."""
@@ -102,7 +102,7 @@ def task_start(
     name: str = typer.Option(..., "--name", help="The task's name."),
     goal: str = typer.Option("", "--goal", help="What the task must achieve."),
     caller_type: str = typer.Option("orchestrator", "--caller", help="orchestrator, or the agent type."),
-    epoch: Optional[int] = EPOCH,
+    epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
     """Start a task (holder only; waits for required phases and approvals; refused while BLOCKED)."""
@@ -123,7 +123,7 @@ def task_complete(
     outcome: str = typer.Option("", "--outcome", help="What came out of the task."),
     phase_complete: bool = typer.Option(False, "--phase-complete", help="This task completes its phase."),
     files: list[str] = typer.Option([], "--file", help="A file the task changed (repeat)."),
-    epoch: Optional[int] = EPOCH,
+    epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
     """Complete a task: records its duration, the files it changed and, with --phase-complete, its phase."""

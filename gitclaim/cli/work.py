@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
-from gitclaim.core import transitions as claims
-from gitclaim.missions import views as lifecycle
-from gitclaim.missions import ready
-from gitclaim.missions import session
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import AS, JSON
 from gitclaim.cli.output import emit_json, line
+from gitclaim.core import transitions as claims
+from gitclaim.missions import ready, session
+from gitclaim.missions import views as lifecycle
 from gitclaim.missions.workspace import open_store
 
 
 @app.command("next")
-def next_cmd(as_text: Optional[str] = AS, json_out: bool = JSON) -> None:
+def next_cmd(as_text: str | None = AS, json_out: bool = JSON) -> None:
     """Claim the best ready mission in one step; exit 5 when nothing is ready."""
     store = open_store()
     actor = claims.actor_for(store, as_text)
@@ -35,7 +33,7 @@ def next_cmd(as_text: Optional[str] = AS, json_out: bool = JSON) -> None:
 
 @app.command()
 def start(
-    as_text: Optional[str] = AS,
+    as_text: str | None = AS,
     claim: bool = typer.Option(False, "--claim", help="Claim the top ready mission if you hold none."),
     json_out: bool = JSON,
 ) -> None:
@@ -55,8 +53,8 @@ def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory to look at."),
 ) -> None:
     """Run a self-contained race: a throwaway remote, several clones, agents claiming missions."""
-    from gitclaim.ops import demo as demo_mod
     from gitclaim.errors import GitclaimError
+    from gitclaim.ops import demo as demo_mod
 
     result = demo_mod.run(agents=agents, keep=keep, echo=line)
     if not result.exactly_once:

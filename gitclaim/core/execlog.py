@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gitclaim.core import message as msg
@@ -59,7 +59,7 @@ def _event(oid: str, stamp: int, message: str, mission: m.Mission | None) -> Eve
     _, body, trailers = msg.parse(message)
     epoch = trailers.get("epoch")
     return Event(
-        commit=oid, when=datetime.fromtimestamp(stamp, timezone.utc), action=trailers.get("action", "edit"),
+        commit=oid, when=datetime.fromtimestamp(stamp, UTC), action=trailers.get("action", "edit"),
         text=body, session=mission.claimed_by if mission else None, instance=trailers.get("instance"),
         epoch=int(epoch) if epoch and epoch.isdigit() else None, trailers=trailers,
         status=mission.status if mission else None,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 from gitclaim.errors import GitclaimError, NotARepository, RemoteError
 
@@ -222,7 +223,7 @@ class CatFile:
             self._proc.stdin.close()
         self._proc.wait()
 
-    def __enter__(self) -> "CatFile":
+    def __enter__(self) -> CatFile:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -32,7 +32,7 @@ class MissionMessage:
             if value is not None and value != "":
                 trailer_lines.append(f"{TRAILER_PREFIX}{key}: {one_line(str(value))}")
         trailer_lines.append(f"{TRAILER_PREFIX}Nonce: {secrets.token_hex(8)}")
-        return "\n".join(lines + [""] + trailer_lines) + "\n"
+        return "\n".join([*lines, "", *trailer_lines]) + "\n"
 
 
 def one_line(text: str) -> str:

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from gitclaim.core import timeutil
-from gitclaim.errors import CorruptMission, InvalidInput
 from gitclaim.core.refs import id_problem
+from gitclaim.errors import CorruptMission, InvalidInput
 
 FORMAT_VERSION = 1
 FORMAT_KEY = "gitclaim_format"
@@ -73,7 +73,7 @@ class Mission:
     def last_activity_at(self) -> datetime | None:
         return timeutil.parse_ts(self.last_activity) or timeutil.parse_ts(self.claimed_at)
 
-    def evolve(self, **changes: Any) -> "Mission":
+    def evolve(self, **changes: Any) -> Mission:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
@@ -184,7 +184,7 @@ def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is not valid YAML{where}") from None
     except RecursionError:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested too deeply") from None
-    except Exception as exc:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags: all unreadable
+    except Exception as exc:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable "
                              f"({type(exc).__name__})") from None
     if not isinstance(post.metadata, dict) or not post.metadata:

@@ -5,12 +5,13 @@ Per-clone settings (remote name, network timeout, instance id) live in git confi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from gitclaim.core import git as g
-from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.core.repo import Repo
+from gitclaim.errors import InvalidInput, PolicyViolation
 
 FILENAME = ".gitclaim.yaml"
 
@@ -21,7 +22,7 @@ class Settings:
     policy_check: Callable[[str], None] | None = None
 
     @classmethod
-    def load(cls, repo: Repo) -> "Settings":
+    def load(cls, repo: Repo) -> Settings:
         data = parse(read_text(repo))
         settings = cls(data)
         settings.policy_check = _policy_checker(data)
@@ -53,7 +54,7 @@ def parse(text: str | None) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(text)
-    except Exception:  # noqa: BLE001 - YAMLError, or AttributeError & co. from crafted tags
+    except Exception:
         raise InvalidInput(f"{FILENAME} is not valid YAML") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{FILENAME} must be a mapping of settings")

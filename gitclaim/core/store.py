@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
-from gitclaim.core.refs import check_id, id_problem, mission_ref
 from gitclaim.core.message import MissionMessage
+from gitclaim.core.refs import check_id, id_problem, mission_ref
 from gitclaim.core.repo import MISSIONS_REFSPEC, Repo
+from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
 
 MAX_ATTEMPTS = 8
 FETCH_ATTEMPTS = 4
@@ -114,7 +115,7 @@ class Store:
         refs = self.ids()
         blobs = g.cat_file_batch(self.git, [f"{oid}:{m.FILENAME}" for _, oid in refs])
         states, broken = [], []
-        for (mission_id, oid), blob in zip(refs, blobs):
+        for (mission_id, oid), blob in zip(refs, blobs, strict=False):
             try:
                 if blob is None:
                     raise CorruptMission(f"mission {mission_id}: its tip commit holds no {m.FILENAME}")
@@ -170,11 +171,10 @@ class Store:
         if fresh and not self._fetched:
             self.sync()
         state = self.local(mission_id)
-        if state is None and not self._fetched:
-            # Unknown locally: maybe it exists remotely. Creation skips this: its push checks absence itself.
-            if not creates:
-                self.sync()
-                state = self.local(mission_id)
+        # Unknown locally: maybe it exists remotely. Creation skips this: its push checks absence itself.
+        if state is None and not self._fetched and not creates:
+            self.sync()
+            state = self.local(mission_id)
         for _ in range(MAX_ATTEMPTS):
             try:
                 change = decide(state)
@@ -269,7 +269,7 @@ class Store:
                 "not landed yet, but its outcome is unknown and will be read again by the next command"
             )
         if unchanged:
-            said = "; ".join(outcome.remote_messages) if outcome else "no answer"
+            said = "; ".join(outcome.remote_messages) if isinstance(outcome, g.PushOutcome) else "no answer"
             raise RemoteError(f"mission {mission_id}: remote {self.repo.remote!r} refused the push: {said}")
         return None
 

@@ -8,14 +8,15 @@ holder's write can never land on top of a newer claim.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
-from gitclaim.errors import Conflict, InvalidInput, NotFound
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.store import Change, Outcome, State, Store
+from gitclaim.errors import Conflict, InvalidInput, NotFound
 
 LOG_KINDS = ("note", "milestone", "decision", "issue")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -225,7 +226,7 @@ class LogEntry(NamedTuple):
     task: str | None = None
     category: str | None = None
 
-    def check(self) -> "LogEntry":
+    def check(self) -> LogEntry:
         if self.kind not in LOG_KINDS:
             raise InvalidInput(f"unknown log kind {self.kind!r}: use one of {', '.join(LOG_KINDS)}")
         if not user_text(self.message, "the log message") and not (self.kind == "decision" and self.chosen):

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from gitclaim.errors import Conflict, NotARepository
 from gitclaim.core.git import Git
+from gitclaim.errors import Conflict, NotARepository
 
 HOOK_NAME = "commit-msg"
 LEGACY_SUFFIX = ".legacy"

@@ -20,8 +20,8 @@ from typing import Any
 from gitclaim.core import execlog
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.errors import Conflict, GitclaimError, InvalidInput
 from gitclaim.core.store import State, Store
+from gitclaim.errors import Conflict, GitclaimError, InvalidInput
 
 DEFAULT_DIR = ".gitclaim/export"
 MANIFEST = ".gitclaim-export.json"

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from gitclaim.core import transitions as claims
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.errors import Conflict, GitclaimError, InvalidInput, RemoteError
-from gitclaim.core.refs import id_problem
+from gitclaim.core import transitions as claims
 from gitclaim.core.message import MissionMessage
+from gitclaim.core.refs import id_problem
 from gitclaim.core.store import Change, State, Store
+from gitclaim.errors import Conflict, GitclaimError, InvalidInput, RemoteError
 
 CREATED, WOULD_CREATE, UNCHANGED = "created", "would-create", "unchanged"
 CONFLICT, INVALID, SKIPPED, ERROR = "conflict", "invalid", "skipped", "error"
@@ -112,7 +113,10 @@ def collect(paths: Sequence[Path], now: str) -> tuple[list[Candidate], list[Item
                 continue
             seen.add(real)
             got = _read_source(kind, source, scanned, now)
-            (candidates if isinstance(got, Candidate) else items).append(got)
+            if isinstance(got, Candidate):
+                candidates.append(got)
+            else:
+                items.append(got)
     return _unique_ids(candidates, items), items
 
 
@@ -239,7 +243,7 @@ def _frontmatter(data: bytes) -> tuple[dict[str, Any], str]:
         mark = getattr(exc, "problem_mark", None)
         raise InvalidInput("frontmatter is not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) \
             from None
-    except Exception as exc:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags
+    except Exception as exc:
         raise InvalidInput(f"frontmatter is unreadable ({type(exc).__name__})") from None
     if not isinstance(post.metadata, dict):
         raise InvalidInput("frontmatter is not a mapping")
@@ -291,7 +295,7 @@ def _redump(meta: dict[str, Any], body: str) -> bytes:
         head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     except yaml.YAMLError as exc:
         raise InvalidInput(f"frontmatter cannot be stored ({exc})") from None
-    return f"---\n{head}---\n{body}".encode("utf-8")
+    return f"---\n{head}---\n{body}".encode()
 
 
 def _translate(parsed: m.Mission, now: str) -> tuple[m.Mission, str]:
@@ -382,7 +386,7 @@ def _remote_files(store: Store, candidates: list[Candidate]) -> dict[tuple[str, 
     refs = [f"refs/missions/{mission_id}:{path}" for mission_id, path in keys]
     blobs = g.cat_file_batch(store.git, refs)
     return {key: (blob.data if blob is not None and blob.type == "blob" else None)
-            for key, blob in zip(keys, blobs)}
+            for key, blob in zip(keys, blobs, strict=False)}
 
 
 def _compare(cand: Candidate, state: State | None, remote_files: dict[tuple[str, str], bytes | None]) -> Item:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
@@ -26,11 +27,11 @@ from pydantic import BaseModel, Field
 
 from gitclaim import __version__
 from gitclaim.core import transitions as claims
+from gitclaim.core.store import Outcome, Store
+from gitclaim.errors import GitclaimError, InvalidInput
 from gitclaim.missions import views as lifecycle
 from gitclaim.missions import workspace as service
 from gitclaim.workflows import tasks
-from gitclaim.errors import GitclaimError, InvalidInput
-from gitclaim.core.store import Outcome, Store
 
 logger = logging.getLogger("gitclaim.mcp")
 

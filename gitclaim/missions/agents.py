@@ -13,8 +13,8 @@ from pathlib import Path
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.errors import GitclaimError, InvalidInput
 from gitclaim.core.store import State, Store
+from gitclaim.errors import GitclaimError, InvalidInput
 
 CONFIG_KEY = "gitclaim.agentsfile"
 BEGIN = "<!-- gitclaim:active-mission -->"
@@ -150,7 +150,7 @@ def section(missions: list[m.Mission], newline: str = "\n") -> str:
         lines += ["None: this clone holds no mission. Run `gitclaim start` to see what is ready "
                   "(`gitclaim next` claims the best one)."]
     for mis in missions:
-        lines += _mission_lines(mis) + [""]
+        lines += [*_mission_lines(mis), ""]
     if missions:
         lines += _quick_commands(missions[0].mission_id if len(missions) == 1 else "<id>")
     lines.append(END)

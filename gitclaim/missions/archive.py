@@ -21,11 +21,11 @@ from typing import Any
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
-from gitclaim.errors import Conflict, CorruptMission, RemoteError
-from gitclaim.core.refs import mission_ref
 from gitclaim.core.message import MissionMessage
+from gitclaim.core.refs import mission_ref
 from gitclaim.core.repo import ARCHIVE_REF, MISSIONS_REFSPEC
 from gitclaim.core.store import State, Store
+from gitclaim.errors import Conflict, CorruptMission, RemoteError
 
 # A glob, not the exact ref: fetching an exact ref the remote does not have (no archive yet) is an error,
 # while a glob that matches nothing is not. Only refs/gitclaim/archive* can match.
@@ -38,7 +38,7 @@ INDEX_FORMAT = 1
 MAX_BATCH = 500
 MAX_ATTEMPTS = 8
 
-_fetched: "weakref.WeakSet[Store]" = weakref.WeakSet()
+_fetched: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def render_index(index: dict[str, Entry]) -> bytes:
     # One mission per line, sorted: an archive's history diffs line by line.
     lines = [f"  {json.dumps(mid)}: {json.dumps(index[mid].to_json(), ensure_ascii=False)}"
              for mid in sorted(index)]
-    return ('{"format": %d, "missions": {\n' % INDEX_FORMAT + ",\n".join(lines) + "\n}}\n").encode("utf-8")
+    return (f'{{"format": {INDEX_FORMAT}, "missions": {{\n' + ",\n".join(lines) + "\n}}\n").encode("utf-8")
 
 
 def archived_index(store: Store) -> dict[str, Entry]:
@@ -137,7 +137,7 @@ def archived_states(store: Store) -> tuple[list[State], list[CorruptMission]]:
     entries = sorted(archived_index(store).values(), key=lambda e: e.mission_id)
     blobs = g.cat_file_batch(store.git, [f"{e.tip}:{m.FILENAME}" for e in entries])
     states, broken = [], []
-    for entry, blob in zip(entries, blobs):
+    for entry, blob in zip(entries, blobs, strict=False):
         try:
             if blob is None:
                 raise CorruptMission(f"archived mission {entry.mission_id}: its tip holds no {m.FILENAME}")
@@ -241,7 +241,7 @@ def _build(store: Store, snap: Snapshot, batch: list[State], now: datetime) -> s
     entries = {e.name: e for e in snap.tree}
     index = dict(snap.index)
     stamp = timeutil.format_ts(now)
-    for state, blob in zip(batch, blobs):
+    for state, blob in zip(batch, blobs, strict=False):
         mis = state.mission
         if blob is not None:  # the same blob as the tip's mission.md: nothing is copied
             name = f"{mis.mission_id}.md"

@@ -3,7 +3,8 @@
 Ready means QUEUED with every mission in `requires` DONE. Best means the most urgent priority tier (P0 first).
 Within that tier, agents must not all run at the same top mission: each ranks the tier by a hash of
 (its instance id, the mission id, the attempt), rendezvous hashing, so concurrent agents spread over the tier and
-a lost race is the exception; priority between tiers stays strict. Details and measurements: docs/lifecycle.md and docs/performance.md.
+a lost race is the exception; priority between tiers stays strict.
+Details and measurements: docs/lifecycle.md and docs/performance.md.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from gitclaim.core import transitions as claims
 from gitclaim.core import mission as m
-from gitclaim.errors import Conflict, CorruptMission, NothingReady
+from gitclaim.core import transitions as claims
 from gitclaim.core.store import Outcome, State, Store
+from gitclaim.errors import Conflict, CorruptMission, NothingReady
 
 MAX_ROUNDS = 50
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitclaim.core import transitions as claims
 from gitclaim.core import execlog
-from gitclaim.missions import views as lifecycle
-from gitclaim.missions import ready
 from gitclaim.core import mission as m
-from gitclaim.errors import NothingReady
+from gitclaim.core import transitions as claims
 from gitclaim.core.git import CatFile
 from gitclaim.core.store import Store
+from gitclaim.errors import NothingReady
+from gitclaim.missions import ready
+from gitclaim.missions import views as lifecycle
 
 LOG_TAIL = 5
 READY_SHOWN = 10
@@ -99,7 +99,7 @@ def render(report: StartReport) -> str:
     if not report.ready:
         out.append("none")
     if report.broken:
-        out += ["", "== Unreadable missions =="] + report.broken
+        out += ["", "== Unreadable missions ==", *report.broken]
     out.append("")
     out.append(_next_step(report))
     return "\n".join(out) + "\n"

@@ -10,16 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitclaim.core import transitions as claims
-from gitclaim.core import execlog
-from gitclaim.core import timeutil
+from gitclaim.core import execlog, timeutil
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.errors import InvalidInput, NotFound
+from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.core.repo import MISSIONS_REFSPEC
 from gitclaim.core.store import Outcome, State, Store
-
+from gitclaim.errors import InvalidInput, NotFound
 
 # ---- init -------------------------------------------------------------------------------------------------
 

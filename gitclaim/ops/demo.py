@@ -97,7 +97,7 @@ def _race(clones: list[Path], env: dict[str, str], result: DemoResult) -> None:
                               cwd=p, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for i, p in enumerate(clones, 1)]
     for i, proc in enumerate(procs, 1):
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
         if proc.returncode == 0:
             result.race_winner = f"agent-{i}"
         else:

@@ -29,11 +29,11 @@ from typing import Any
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
-from gitclaim.errors import GitclaimError
-from gitclaim.core.refs import mission_ref
 from gitclaim.core.message import MissionMessage
+from gitclaim.core.refs import mission_ref
 from gitclaim.core.repo import MISSIONS_REFSPEC
 from gitclaim.core.store import Store
+from gitclaim.errors import GitclaimError
 
 PROBE_PREFIX = "gitclaim-doctor-probe-"
 CLOCK_SLACK = timedelta(minutes=5)
@@ -288,7 +288,7 @@ def _clock(store: Store, remote: str, tips: dict[str, str], now: datetime) -> Ch
                      "run gitclaim doctor again")
     objects = g.cat_file_batch(store.git, list(tips.values()))
     times = [(g.parse_commit(obj.oid, obj.data).committer_time, ref)
-             for ref, obj in zip(tips, objects) if obj is not None and obj.type == "commit"]
+             for ref, obj in zip(tips, objects, strict=False) if obj is not None and obj.type == "commit"]
     if not times:
         return Check("clock", True, "no mission commits to compare this clock with yet")
     newest, ref = max(times)

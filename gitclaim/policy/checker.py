@@ -7,9 +7,10 @@ CI and a server-side guard. Rules and their ids are documented in docs/commit-po
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from gitclaim.policy.config import PolicyConfig
 

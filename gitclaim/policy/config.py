@@ -12,9 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-
-from gitclaim.errors import InvalidInput
 from gitclaim.core.git import Git
+from gitclaim.errors import InvalidInput
 
 CONFIG_FILE = ".gitclaim.yaml"
 
@@ -80,7 +79,7 @@ def _parse_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise InvalidInput(f"{CONFIG_FILE}: not valid YAML{where}") from exc
-    except Exception as exc:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags
+    except Exception as exc:
         raise InvalidInput(f"{CONFIG_FILE}: unreadable YAML ({type(exc).__name__})") from None
 
 

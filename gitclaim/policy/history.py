@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitclaim.errors import InvalidInput
 from gitclaim.core.git import Git
+from gitclaim.errors import InvalidInput
 from gitclaim.policy.checker import Violation, check_identity, check_message
 from gitclaim.policy.config import PolicyConfig
 

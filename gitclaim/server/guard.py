@@ -18,21 +18,22 @@ the server knows who pushes (gitolite's GL_USER), `gitclaim.guardRequireUser` bi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
-from gitclaim.errors import Conflict, CorruptMission, GitclaimError, InvalidInput
-from gitclaim.core.refs import id_problem
 from gitclaim.core.message import one_line
 from gitclaim.core.message import parse as parse_message
-from gitclaim.policy import CommitInfo, PolicyConfig, Violation, check_commit, load_policy
+from gitclaim.core.refs import id_problem
 from gitclaim.core.repo import ARCHIVE_REF, DEFAULT_TTL
+from gitclaim.errors import CorruptMission, GitclaimError, InvalidInput
+from gitclaim.policy import CommitInfo, PolicyConfig, Violation, check_commit, load_policy
 
 PREFIX = "gitclaim-guard"
 # Stable words in every policy refusal, for a client that wants to tell them apart from protocol refusals.
@@ -66,7 +67,7 @@ class RefUpdate:
     new: str | None
 
     @classmethod
-    def of(cls, old: str, new: str, ref: str) -> "RefUpdate":
+    def of(cls, old: str, new: str, ref: str) -> RefUpdate:
         return cls(ref, _oid_or_none(old), _oid_or_none(new))
 
 
@@ -129,7 +130,7 @@ class Rules:
     """The guard's settings: HEAD's .gitclaim.yaml (policy, lease_ttl, guard.branches) and the server's git
     config (gitclaim.guardBranches, gitclaim.guardRequireUser, gitclaim.guardUserEnv), which wins."""
 
-    policy: PolicyConfig = PolicyConfig()
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     ttl: timedelta = DEFAULT_TTL
     branches: bool = False
     require_user: bool = False
@@ -415,7 +416,7 @@ def judge_mission(update: RefUpdate, commits: Sequence[PushedCommit], current_md
         if violations:
             return refuse(_policy_reason(commit, violations))
         _, body, trailers = parse_message(commit.message)
-        when = min(datetime.fromtimestamp(commit.committer_time, timezone.utc), now)
+        when = min(datetime.fromtimestamp(commit.committer_time, UTC), now)
         step = judge_step(prev, new, trailers, body, when, rules.ttl)
         if step.problem:
             return refuse(f"commit {commit.short}: {step.problem}")
@@ -522,7 +523,7 @@ def check_updates(git: g.Git, updates: Sequence[RefUpdate | tuple[str, str, str]
     return refusals
 
 
-def _check_mission(reader: "_Reader", update: RefUpdate, rules: Rules, archived: frozenset[str],
+def _check_mission(reader: _Reader, update: RefUpdate, rules: Rules, archived: frozenset[str],
                    pusher: str | None, now: datetime) -> Refusal | None:
     commits: list[PushedCommit] = []
     current = None

@@ -26,27 +26,26 @@ task id to complete_task and the log tools, so it has to name its mission. See d
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from gitclaim.core import transitions as claims
-from gitclaim.core import execlog
-from gitclaim.missions import views as lifecycle
-from gitclaim.workflows import workflow
+from gitclaim.core import execlog, timeutil
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.core import timeutil
-from gitclaim.errors import ERROR, Conflict, CorruptMission, GitclaimError, InvalidInput, NotFound
-from gitclaim.core.refs import check_id, id_problem
+from gitclaim.core import transitions as claims
 from gitclaim.core.message import MissionMessage
+from gitclaim.core.refs import check_id, id_problem
 from gitclaim.core.store import Change, Outcome, State, Store
+from gitclaim.errors import ERROR, Conflict, CorruptMission, GitclaimError, InvalidInput, NotFound
+from gitclaim.missions import views as lifecycle
+from gitclaim.workflows import workflow
 
 RUNNING = "running"
 TASK_STATUSES = ("success", "partial", "failed")
@@ -573,7 +572,7 @@ class Replay:
     commits: int = 0
 
     @classmethod
-    def of(cls, events: list[execlog.Event]) -> "Replay":
+    def of(cls, events: list[execlog.Event]) -> Replay:
         replay = cls()
         for ev in events:
             replay.apply(ev)

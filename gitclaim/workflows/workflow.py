@@ -18,16 +18,17 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any, cast
 
 import yaml
 
-from gitclaim.errors import InvalidInput
 from gitclaim.core.refs import check_id
+from gitclaim.errors import InvalidInput
 
 WORKFLOW_FILE = "workflow.md"
 START_FILE = "start.md"
@@ -150,7 +151,7 @@ def _construct_line_dict(loader: _LineLoader, node: yaml.MappingNode) -> Iterato
     data = _LineDict()
     data.line = node.start_mark.line
     yield data  # yielded before filling, like PyYAML's own constructor, so recursive anchors still work
-    data.update(loader.construct_mapping(node))
+    data.update(cast("dict[str, Any]", loader.construct_mapping(node)))  # keys may be any scalar; checked later
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_line_dict)
@@ -221,13 +222,13 @@ def _extract_yaml(text: str, source: str) -> _Snippet:
 
 def _load_yaml(snippet: _Snippet) -> Any:
     try:
-        return yaml.load(snippet.text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        return yaml.load(snippet.text, Loader=_LineLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         where = f"{snippet.source}:{snippet.first_line + mark.line}" if mark else snippet.source
         raise InvalidInput(f"{where}: invalid YAML: {problem}{snippet.hint}") from None
-    except Exception as err:  # noqa: BLE001 - PyYAML raises AttributeError & co. on crafted tags
+    except Exception as err:
         raise InvalidInput(f"{snippet.source}: unreadable YAML ({type(err).__name__})") from None
 
 
