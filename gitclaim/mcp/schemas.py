@@ -1,0 +1,203 @@
+"""The structured output of the MCP tools (docs/mcp.md): pydantic models the SDK turns into each tool's
+outputSchema. Only gitclaim/mcp/ imports this module (pydantic comes with the MCP SDK)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class MissionInfo(BaseModel):
+    mission_id: str
+    title: str
+    status: str
+    priority: int
+    requires: list[str] = []
+    assigned_to: str | None = None
+    created: str | None = None
+    claimed_at: str | None = None
+    claimed_by: str | None = None
+    user: str | None = None
+    instance: str | None = None
+    epoch: int = 0
+    last_activity: str | None = None
+    blocked_reason: str | None = None
+    summary: str | None = None
+    finished_at: str | None = None
+
+
+class MissionChange(MissionInfo):
+    changed: bool = Field(description="False when nothing needed writing (e.g. claiming what you hold).")
+    commit: str
+
+
+class NextResult(MissionChange):
+    lost_races: int = 0
+
+
+class MissionRow(MissionInfo):
+    idle: str | None = None
+    stale: bool = False
+
+
+class MissionList(BaseModel):
+    missions: list[MissionRow]
+    broken: list[str] = Field(default_factory=list, description="Missions that could not be read, and why.")
+
+
+class HistoryEvent(BaseModel):
+    commit: str
+    time: str
+    action: str
+    kind: str
+    text: str
+    session: str | None = None
+    instance: str | None = None
+    epoch: int | None = None
+    status: str | None = None
+    fields: dict[str, str] = {}
+
+
+class MissionView(MissionInfo):
+    body: str
+    commit: str
+    archived: bool
+    files: list[str]
+    history: list[HistoryEvent]
+    file_text: str | None = Field(None, description="The text of the file asked for with `file`.")
+
+
+class StartedMission(BaseModel):
+    mission_id: str
+    title: str
+    profile: str
+    status: str
+    epoch: int
+    commit: str
+    files: list[str] = Field(description="Files of the mission's tree (mission.md, workflow.md, start.md, "
+                                         "agents/...); read them with show_mission or git show.")
+
+
+class StartedTask(BaseModel):
+    task_id: str
+    mission_id: str
+    phase: int
+    commit: str
+
+
+class CompletedTask(BaseModel):
+    task_id: str
+    status: str
+    duration_seconds: int
+    files: list[str]
+    phase_complete: bool
+    commit: str
+
+
+class LoggedDecision(BaseModel):
+    decision_id: str = Field(description="The commit that records the decision.")
+    mission_id: str
+    task_id: str | None = None
+
+
+class LoggedMilestone(BaseModel):
+    milestone_id: str = Field(description="The commit that records the milestone.")
+    mission_id: str
+    task_id: str | None = None
+
+
+class LoggedIssue(BaseModel):
+    issue_id: str = Field(description="The commit that records the issue.")
+    mission_id: str
+    task_id: str | None = None
+    blocked: bool = Field(description="True: the mission is BLOCKED until a person runs gitclaim unblock.")
+    blocked_reason: str | None = None
+
+
+class Totals(BaseModel):
+    mission_id: str
+    status: str
+    summary: str | None = None
+    commit: str
+    duration_seconds: int | None = Field(description="From the mission's first commit to its finish.")
+    tasks: int
+    tasks_by_status: dict[str, int]
+    phases_complete: list[int]
+    decisions: int
+    milestones: int
+    issues: int
+    files: list[str]
+    commits: int
+
+
+class PhaseInfo(BaseModel):
+    number: int | None
+    id: str
+    name: str
+    requires: list[int]
+    checkpoint: str | None = None
+    completion: str | None = None
+    agents: list[str]
+    parallel: bool
+    complete: bool
+    approved: bool
+
+
+class TaskInfo(BaseModel):
+    task_id: str | None
+    phase: int | None = None
+    name: str | None = None
+    goal: str | None = None
+    caller_type: str | None = None
+    status: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    duration_seconds: int | None = None
+    files: list[str] = []
+    outcome: str | None = None
+    phase_complete: bool = False
+
+
+class LogBase(BaseModel):
+    id: str
+    time: str
+    task_id: str | None = None
+    phase: int | None = None
+
+
+class DecisionInfo(LogBase):
+    category: str | None = None
+    question: str | None = None
+    chosen: str | None = None
+    rationale: str | None = None
+
+
+class MilestoneInfo(LogBase):
+    message: str
+    progress: int | None = None
+
+
+class BlockerInfo(LogBase):
+    type: str | None = None
+    severity: str | None = None
+    description: str
+    requires_human_review: bool
+    blocking: bool = Field(description="True while this issue holds the mission BLOCKED.")
+    resolution: str | None = None
+
+
+class MissionContext(BaseModel):
+    mission_id: str
+    title: str
+    status: str
+    blocked_reason: str | None = None
+    holder: str | None = None
+    epoch: int
+    archived: bool
+    phase: int | None = Field(None, description="The phase filter applied, if any.")
+    phases_complete: list[int]
+    approved_phases: list[int]
+    phases: list[PhaseInfo] | None = Field(None, description="None when not included.")
+    tasks: list[TaskInfo] | None = None
+    decisions: list[DecisionInfo] | None = None
+    milestones: list[MilestoneInfo] | None = None
+    blockers: list[BlockerInfo] | None = None

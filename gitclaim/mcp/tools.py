@@ -1,0 +1,327 @@
+"""The MCP tools: each a thin wrapper over the library core, like a CLI command. A tool opens the store of
+`repo_path` (default: the server's working directory, so one server serves whichever clone or worktree an agent
+names), calls one library function and returns its result as structured content (gitclaim/mcp/schemas.py). An
+expected failure (GitclaimError) comes back as a tool error (isError) whose text is exactly the one line the CLI
+prints, plus the CLI's exit code in `_meta["gitclaim/exit_code"]`; `_call` is the one place that happens.
+
+The tools are plain functions: the SDK runs them on worker threads, which keeps the server answering while a push
+waits on the remote. Reference: docs/mcp.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from gitclaim.core import transitions as claims
+from gitclaim.core.store import Outcome, Store
+from gitclaim.errors import GitclaimError, InvalidInput
+from gitclaim.mcp.schemas import (
+    CompletedTask,
+    LoggedDecision,
+    LoggedIssue,
+    LoggedMilestone,
+    MissionChange,
+    MissionContext,
+    MissionList,
+    MissionRow,
+    MissionView,
+    NextResult,
+    StartedMission,
+    StartedTask,
+    Totals,
+)
+from gitclaim.missions import views as lifecycle
+from gitclaim.missions import workspace as service
+from gitclaim.workflows import tasks
+
+logger = logging.getLogger("gitclaim.mcp")
+
+EXIT_CODE_META = "gitclaim/exit_code"
+
+
+# ---- inputs ------------------------------------------------------------------------------------------------
+
+RepoPath = Annotated[str | None, Field(description="Clone or worktree to act in (default: the server's "
+                                                   "working directory).")]
+MissionId = Annotated[str, Field(description="Mission id (refs/missions/<id>).")]
+TaskId = Annotated[str | None, Field(description="Task id from start_task, like my-mission/t3.")]
+Session = Annotated[str | None, Field(description="Session description recorded as claimed_by "
+                                                  "(default: $GITCLAIM_AS, else user@host).")]
+
+
+# ---- calling the library -----------------------------------------------------------------------------------
+
+def _repo_dir(repo_path: str | None) -> Path:
+    if repo_path is None or not repo_path.strip():
+        return Path.cwd()
+    path = Path(repo_path).expanduser()
+    if not path.is_dir():
+        raise InvalidInput(f"repo_path {repo_path!r} is not a directory")
+    return path
+
+
+def _error(text: str, code: int) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
+                          _meta={EXIT_CODE_META: code})
+
+
+def _call(repo_path: str | None, op: Callable[[Store], BaseModel]) -> CallToolResult:
+    """Open the store, run one library operation; the one place a tool's failure becomes a tool error."""
+    try:
+        result = op(service.open_store(_repo_dir(repo_path)))
+    except GitclaimError as err:
+        return _error(str(err), err.exit_code)
+    except Exception as exc:  # a bug: the agent still gets one line, the traceback goes to stderr
+        logger.exception("gitclaim tool failed")
+        return _error(f"internal error: {type(exc).__name__}: {exc} (report it)", 1)
+    data = result.model_dump(mode="json")
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
+                          structured_content=data)
+
+
+def _changed(store: Store, out: Outcome, model: type[MissionChange] = MissionChange, **more: Any) -> Any:
+    lifecycle.after_change(store, out)  # keeps the opt-in CLAUDE.md/AGENTS.md section in step, like the CLI
+    return model(**out.state.mission.to_json(), changed=out.changed, commit=out.state.commit, **more)
+
+
+# ---- tools: the mission system -----------------------------------------------------------------------------
+
+def start_mission(
+    name: Annotated[str, Field(description="Mission name; the id is derived from it (a taken id gets -2, -3).")],
+    objective: Annotated[str, Field(description="The outcome wanted; written into mission.md's Objective.")],
+    profile: Literal["simple", "standard", "complex"] = "standard",
+    mission_id: Annotated[str | None, Field(description="Use this id instead of one derived from name.")] = None,
+    session: Session = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, StartedMission]:
+    """Create a mission from a profile template (mission.md, workflow.md, start.md, agents/) and claim it for
+    you, in one commit. Then read its start.md and workflow.md and run the phases."""
+    def op(store: Store) -> StartedMission:
+        out = tasks.start_mission(store, claims.actor_for(store, session), name, objective, profile,
+                                  mission_id=mission_id)
+        lifecycle.after_change(store, out)
+        mis = out.state.mission
+        files = sorted(tasks.workflow.render_profile(profile, mis.mission_id, mis.title))  # what was written
+        return StartedMission(mission_id=mis.mission_id, title=mis.title, profile=profile, status=mis.status,
+                              epoch=mis.claim_epoch, commit=out.state.commit, files=files)
+
+    return _call(repo_path, op)
+
+
+def start_task(
+    mission_id: MissionId,
+    phase: Annotated[int, Field(description="Workflow phase number.", ge=1)],
+    caller_type: Annotated[str, Field(description="orchestrator, or the sub-agent's type.")],
+    name: Annotated[str, Field(description="Task name (the phase's name for an orchestrator task).")],
+    goal: Annotated[str, Field(description="What the task must achieve (the phase's completion).")] = "",
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, StartedTask]:
+    """Start a task in a phase (holder only). Refused while the mission is BLOCKED, before the phases this one
+    `requires` are complete, and before a `checkpoint: human` phase is approved."""
+    def op(store: Store) -> StartedTask:
+        got = tasks.start_task(store, claims.actor_for(store), mission_id, phase, caller_type, name, goal)
+        return StartedTask(task_id=got.ref.full, mission_id=mission_id, phase=phase,
+                           commit=got.outcome.state.commit)
+
+    return _call(repo_path, op)
+
+
+def complete_task(
+    task_id: Annotated[str, Field(description="Task id from start_task, like my-mission/t3.")],
+    status: Annotated[str, Field(description="success, partial or failed.")],
+    outcome: Annotated[str, Field(description="What came out of the task (a distilled summary).")] = "",
+    phase_complete: Annotated[bool, Field(description="This task completes its phase (status success).")]
+    = False,
+    files: Annotated[list[str] | None, Field(description="Files the task changed.")] = None,
+    mission_id: Annotated[str | None, Field(description="Only for a short task id (t3).")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, CompletedTask]:
+    """Complete a task: records its duration (from its start) and the files it changed; phase_complete marks
+    its phase complete, which later phases' `requires` wait for."""
+    def op(store: Store) -> CompletedTask:
+        done = tasks.complete_task(store, claims.actor_for(store), task_id, status, outcome,
+                                   phase_complete=phase_complete, files=files, mission_id=mission_id)
+        assert done.outcome is not None
+        return CompletedTask(task_id=done.ref.full, status=done.status, duration_seconds=done.duration_seconds,
+                             files=done.files, phase_complete=done.phase_complete,
+                             commit=done.outcome.state.commit)
+
+    return _call(repo_path, op)
+
+
+def complete_mission(
+    mission_id: MissionId,
+    status: Annotated[str, Field(description="completed (DONE) or failed (FAILED).")],
+    summary: Annotated[str, Field(description="What changed, each success criterion and how it was checked, "
+                                              "open issues.")] = "",
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, Totals]:
+    """Finish the mission (holder only) and return its totals from the history: duration, tasks, decisions,
+    milestones, issues, files. completed is refused while BLOCKED; failed aborts."""
+    def op(store: Store) -> Totals:
+        return Totals(**tasks.complete_mission(store, claims.actor_for(store), mission_id, status, summary))
+
+    return _call(repo_path, op)
+
+
+def log_decision(
+    task_id: TaskId,
+    chosen: Annotated[str, Field(description="The option chosen.")],
+    question: Annotated[str | None, Field(description="What was decided.")] = None,
+    category: Annotated[str | None, Field(description="e.g. architecture, library, scope.")] = None,
+    rationale: Annotated[str | None, Field(description="Why, and the alternatives rejected.")] = None,
+    mission_id: Annotated[str | None, Field(description="For a short task id, or a mission-level entry.")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, LoggedDecision]:
+    """Record a decision (one commit). Holder only; refused while BLOCKED."""
+    def op(store: Store) -> LoggedDecision:
+        got = tasks.log_decision(store, claims.actor_for(store), task_id, chosen=chosen, question=question,
+                                 category=category, rationale=rationale, mission_id=mission_id)
+        return LoggedDecision(decision_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id)
+
+    return _call(repo_path, op)
+
+
+def log_milestone(
+    task_id: TaskId,
+    message: Annotated[str, Field(description="What was reached.")],
+    progress: Annotated[int | None, Field(description="Percent done, 0-100.", ge=0, le=100)] = None,
+    mission_id: Annotated[str | None, Field(description="For a short task id, or a mission-level entry.")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, LoggedMilestone]:
+    """Record progress (one commit). Holder only; refused while BLOCKED."""
+    def op(store: Store) -> LoggedMilestone:
+        got = tasks.log_milestone(store, claims.actor_for(store), task_id, message=message, progress=progress,
+                                  mission_id=mission_id)
+        return LoggedMilestone(milestone_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id)
+
+    return _call(repo_path, op)
+
+
+def log_issue(
+    task_id: TaskId,
+    description: Annotated[str, Field(description="The problem, what was tried, suggested resolutions.")],
+    severity: Annotated[str | None, Field(description="low, medium, high or critical.")] = None,
+    type: Annotated[str | None, Field(description="e.g. blocker, bug, risk, question.")] = None,
+    requiresHumanReview: Annotated[bool, Field(description="Block the mission until a person runs "
+                                                          "gitclaim unblock.")] = False,
+    requires_human_review: Annotated[bool, Field(description="Same as requiresHumanReview.")] = False,
+    mission_id: Annotated[str | None, Field(description="For a short task id, or a mission-level entry.")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, LoggedIssue]:
+    """Record an issue (one commit). With requiresHumanReview the mission becomes BLOCKED: stop the workflow
+    and ask a person; every later write answers with the blocker until they run gitclaim unblock."""
+    def op(store: Store) -> LoggedIssue:
+        got = tasks.log_issue(store, claims.actor_for(store), task_id, description=description,
+                              severity=severity, issue_type=type,
+                              requires_human_review=requiresHumanReview or requires_human_review,
+                              mission_id=mission_id)
+        return LoggedIssue(issue_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id,
+                           blocked=got.blocked_reason is not None, blocked_reason=got.blocked_reason)
+
+    return _call(repo_path, op)
+
+
+def get_context(
+    mission_id: MissionId,
+    include: Annotated[list[str] | None, Field(description="Any of phases, tasks, decisions, milestones, "
+                                                           "blockers (default: all).")] = None,
+    phase: Annotated[int | None, Field(description="Only this phase's phases/tasks/log entries.", ge=1)] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, MissionContext]:
+    """What the mission recorded so far, replayed from its history: phases (complete/approved), tasks,
+    decisions, milestones and blockers (blocking: true while one holds the mission BLOCKED)."""
+    def op(store: Store) -> MissionContext:
+        return MissionContext(**tasks.get_context(store, mission_id, include, phase))
+
+    return _call(repo_path, op)
+
+
+# ---- tools: claims -----------------------------------------------------------------------------------------
+
+def claim_mission(
+    mission_id: MissionId,
+    steal: Annotated[bool, Field(description="Take over a claim idle past the lease TTL.")] = False,
+    session: Session = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, MissionChange]:
+    """Claim a mission. Already yours: changed false. Held by another: a tool error naming the holder."""
+    def op(store: Store) -> MissionChange:
+        return _changed(store, claims.claim(store, claims.actor_for(store, session), mission_id, steal=steal))
+
+    return _call(repo_path, op)
+
+
+def next_mission(session: Session = None, repo_path: RepoPath = None) -> Annotated[CallToolResult, NextResult]:
+    """Claim the best ready mission (QUEUED, requirements DONE, most urgent first) in one step; a tool error
+    when nothing is ready."""
+    def op(store: Store) -> NextResult:
+        from gitclaim.missions import ready
+
+        got = ready.next_mission(store, claims.actor_for(store, session))
+        return _changed(store, got.outcome, NextResult, lost_races=got.lost_races)
+
+    return _call(repo_path, op)
+
+
+def list_missions(
+    status: Annotated[str | None, Field(description="Only this status: QUEUED, ACTIVE, BLOCKED, DONE, "
+                                                    "FAILED.")] = None,
+    stale: Annotated[bool, Field(description="Only claims idle past the lease TTL.")] = False,
+    fetch: Annotated[bool, Field(description="Fetch first (false: read the local mirror only).")] = True,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, MissionList]:
+    """List missions, most actionable first."""
+    def op(store: Store) -> MissionList:
+        got = lifecycle.list_missions(store, status=status, stale_only=stale, fetch=fetch)
+        return MissionList(missions=[MissionRow(**row) for row in got.rows], broken=[str(e) for e in got.broken])
+
+    return _call(repo_path, op)
+
+
+def show_mission(
+    mission_id: MissionId,
+    file: Annotated[str | None, Field(description="Also return this file of the mission's tree, e.g. start.md "
+                                                  "or workflow.md.")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, MissionView]:
+    """A mission's fields, body, files and history (every commit on its ref, oldest first); with `file`, that
+    file's text too (the mission's files live on its ref, not in the working tree)."""
+    def op(store: Store) -> MissionView:
+        view = MissionView(**lifecycle.show_mission(store, mission_id).to_json())
+        if file is not None:
+            view.file_text = lifecycle.read_file(store, mission_id, file).decode("utf-8", "replace")
+        return view
+
+    return _call(repo_path, op)
+
+
+def release_mission(
+    mission_id: MissionId,
+    note: Annotated[str | None, Field(description="Why, for the history.")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, MissionChange]:
+    """Give a mission you hold back to the queue (QUEUED)."""
+    def op(store: Store) -> MissionChange:
+        return _changed(store, claims.release(store, claims.actor_for(store), mission_id, note=note))
+
+    return _call(repo_path, op)
+
+
+def heartbeat(mission_id: MissionId, repo_path: RepoPath = None) -> Annotated[CallToolResult, MissionChange]:
+    """Refresh your claim's lease during long silent work (every write refreshes it too)."""
+    def op(store: Store) -> MissionChange:
+        return _changed(store, claims.heartbeat(store, claims.actor_for(store), mission_id))
+
+    return _call(repo_path, op)
+
+
+TOOLS = (start_mission, start_task, complete_task, complete_mission, log_decision, log_milestone, log_issue,
+         get_context, claim_mission, next_mission, list_missions, show_mission, release_mission, heartbeat)
