@@ -33,7 +33,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["init", "new", "list", "show", "claim", "release", "done", "fail", "heartbeat", "log",
                      "unblock", "sync"], "missions"),
     **dict.fromkeys(["next", "start", "demo"], "work"),
-    **dict.fromkeys(["check-msg", "hooks"], "policy"),
+    **dict.fromkeys(["check-msg", "hooks"], "commits"),
     **dict.fromkeys(["import", "export", "archive"], "lifecycle_cmds"),
     **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
     "guard": "guard_cmds",

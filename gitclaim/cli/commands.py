@@ -1,11 +1,11 @@
 """Imports every command module so that each registers its commands on the app."""
 
 from gitclaim.cli import (
+    commits,  # noqa: F401
     doctor_cmd,  # noqa: F401
     guard_cmds,  # noqa: F401
     lifecycle_cmds,  # noqa: F401
     missions,  # noqa: F401
-    policy,  # noqa: F401
     tasks_cmds,  # noqa: F401
     work,  # noqa: F401
 )

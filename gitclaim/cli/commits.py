@@ -1,5 +1,6 @@
-"""`gitclaim check-msg` and `gitclaim hooks install|uninstall`: thin wrappers over gitclaim.policy and
-gitclaim.hooks.install. Violations are listed on stderr here; the exit code comes from PolicyViolation."""
+"""`gitclaim check-msg` and `gitclaim hooks install|uninstall`: the commands about commits (their messages
+and the commit-msg hook), thin wrappers over gitclaim.policy and gitclaim.hooks.install. Violations are listed on
+stderr here; the exit code comes from PolicyViolation."""
 
 from __future__ import annotations
 
