@@ -173,23 +173,20 @@ def _fast_split(text: str) -> tuple[dict[str, Any], str] | None:
 
 
 def _yaml_split(text: str, mission_id: str) -> tuple[dict[str, Any], str]:
-    import frontmatter  # only for files not written by gitclaim: costs start-up time otherwise
-    import yaml
+    from gitclaim.core import safeyaml  # only for files not written by gitclaim: YAML costs start-up time
 
     try:
-        post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is not valid YAML{where}") from None
-    except RecursionError:
-        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested too deeply") from None
-    except Exception as exc:
-        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable "
-                             f"({type(exc).__name__})") from None
-    if not isinstance(post.metadata, dict) or not post.metadata:
+        metadata, content = safeyaml.load_frontmatter(text)
+    except safeyaml.YamlProblem as err:
+        if err.kind == "syntax":
+            where = f" at line {err.line}" if err.line is not None else ""
+            raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is not valid YAML{where}") from None
+        if err.kind == "nested":
+            raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is nested too deeply") from None
+        raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is unreadable ({err.problem})") from None
+    if not isinstance(metadata, dict) or not metadata:
         raise CorruptMission(f"mission {mission_id}: mission.md frontmatter is empty or not a mapping")
-    return dict(post.metadata), post.content + ("\n" if post.content else "")
+    return dict(metadata), content + ("\n" if content else "")
 
 
 def _from_meta(meta: dict[str, Any], body: str, mission_id: str) -> Mission:

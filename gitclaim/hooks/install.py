@@ -8,12 +8,12 @@ first. Our script is recognised by its id line, so installing twice changes noth
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from gitclaim.core.atomicfile import write_atomic
 from gitclaim.core.git import Git
 from gitclaim.errors import Conflict, NotARepository
 
@@ -140,13 +140,5 @@ def _read(path: Path) -> str | None:
 
 
 def _write_executable(path: Path, text: str, scratch: Path | None = None) -> None:
-    # Written under a dot-name and renamed over the target: git never runs a half-written hook.
-    fd, tmp = tempfile.mkstemp(dir=scratch or path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Renamed over the target from a dot-name: git never runs a half-written hook.
+    write_atomic(path, text.encode("utf-8"), mode=0o755, scratch=scratch)

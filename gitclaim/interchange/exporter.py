@@ -12,7 +12,6 @@ listed in the manifest (the ones an earlier export wrote) are ever replaced or r
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from gitclaim.core import execlog
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
+from gitclaim.core.atomicfile import write_atomic
 from gitclaim.core.store import State, Store
 from gitclaim.errors import Conflict, GitclaimError, InvalidInput
 
@@ -132,18 +132,10 @@ def _write_file(path: Path, data: bytes) -> bool:
 
 
 def _replace(path: Path, data: bytes, mode: int) -> None:
-    """Write through a temporary file and a rename, so a reader never sees half a file (and a read-only
-    file can be replaced: the rename needs write access to the directory only)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Atomically (core/atomicfile.py): a reader never sees half a file, and a read-only file is replaced."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        write_atomic(path, data, mode=mode)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise GitclaimError(f"export: cannot write {path}: {exc.strerror}") from None
 
 

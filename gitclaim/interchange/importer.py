@@ -228,8 +228,7 @@ def _candidate(source: str, data: bytes, name: str, folder: str, now: str, files
 
 def _frontmatter(data: bytes) -> tuple[dict[str, Any], str]:
     """The file's YAML frontmatter and body; InvalidInput when there is none or it is unreadable."""
-    import frontmatter  # only imports pay for the YAML front-matter parser
-    import yaml
+    from gitclaim.core import safeyaml  # only imports pay for the YAML front-matter parser
 
     try:
         text = data.decode("utf-8").lstrip("\ufeff")
@@ -238,21 +237,20 @@ def _frontmatter(data: bytes) -> tuple[dict[str, Any], str]:
     if not text.startswith("---"):
         raise InvalidInput("no YAML frontmatter (a mission file starts with a '---' block)")
     try:
-        post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InvalidInput("frontmatter is not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) \
-            from None
-    except Exception as exc:
-        raise InvalidInput(f"frontmatter is unreadable ({type(exc).__name__})") from None
-    if not isinstance(post.metadata, dict):
+        metadata, content = safeyaml.load_frontmatter(text)
+    except safeyaml.YamlProblem as err:
+        if err.kind == "syntax":
+            raise InvalidInput("frontmatter is not valid YAML" + (f" at line {err.line}" if err.line else "")) \
+                from None
+        raise InvalidInput(f"frontmatter is unreadable ({err.problem})") from None
+    if not isinstance(metadata, dict):
         raise InvalidInput("frontmatter is not a mapping")
-    if not post.metadata and post.content.lstrip().startswith("---"):
+    if not metadata and content.lstrip().startswith("---"):
         raise InvalidInput("frontmatter is not closed by a '---' line")
     # gitclaim renders the execution log from the history under "## Execution Log": a log the file already has
     # keeps its entries under another heading, so `show` and export do not print two logs of the same name.
-    body = _LOG_HEADING.sub(OLD_LOG_HEADING, post.content.strip())
-    return dict(post.metadata), body + "\n" if body else ""
+    body = _LOG_HEADING.sub(OLD_LOG_HEADING, content.strip())
+    return dict(metadata), body + "\n" if body else ""
 
 
 def _mission_id(meta: dict[str, Any], name: str) -> str:
@@ -289,12 +287,12 @@ def _status(meta: dict[str, Any], folder: str) -> tuple[str, str]:
 
 def _redump(meta: dict[str, Any], body: str) -> bytes:
     """The normalized file, for mission.parse to validate exactly as it validates everything else."""
-    import yaml
+    from gitclaim.core import safeyaml
 
     try:
-        head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"frontmatter cannot be stored ({exc})") from None
+        head = safeyaml.dump(meta)
+    except safeyaml.YamlProblem as err:
+        raise InvalidInput(f"frontmatter cannot be stored ({err.problem})") from None
     return f"---\n{head}---\n{body}".encode()
 
 

@@ -8,11 +8,11 @@ it is written from the local refs after this clone's own changes, and nothing ou
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
+from gitclaim.core.atomicfile import write_atomic
 from gitclaim.core.store import State, Store
 from gitclaim.errors import GitclaimError, InvalidInput
 
@@ -100,7 +100,7 @@ def _install_start(root: Path) -> str:
         # The team may have its own /start (the seed had one): theirs wins.
         return f"kept the existing {START_COMMAND} (not gitclaim's: compare with docs/agents.md)"
     try:
-        _write_atomic(path, START_TEXT.encode("utf-8"))
+        write_atomic(path, START_TEXT.encode("utf-8"))
     except OSError as exc:
         raise GitclaimError(f"cannot write {path}: {exc.strerror}") from None
     return f"installed the Claude Code /start command: {START_COMMAND}"
@@ -124,7 +124,7 @@ def refresh(store: Store, state: State | None = None) -> str | None:
         old = path.read_bytes().decode("utf-8", "surrogateescape") if path.exists() else ""
         new = replace_section(old, section(held(store, state), _newline(old)))
         if new != old:
-            _write_atomic(path, new.encode("utf-8", "surrogateescape"))
+            write_atomic(path, new.encode("utf-8", "surrogateescape"))
     except OSError as exc:
         return f"cannot update {path}: {exc.strerror}"
     except GitclaimError as err:
@@ -204,19 +204,3 @@ def replace_section(text: str, new_section: str) -> str:
 
 def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temporary file beside the target, then a rename: an editor or agent never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.gitclaim-{os.getpid()}")
-    try:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise

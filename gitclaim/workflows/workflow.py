@@ -23,10 +23,9 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import yaml
-
+from gitclaim.core import safeyaml
 from gitclaim.core.refs import check_id
 from gitclaim.errors import InvalidInput
 
@@ -137,24 +136,7 @@ class Violation:
 # Reading YAML out of markdown, with line numbers
 
 
-class _LineDict(dict[str, Any]):
-    """A mapping that remembers the 0-based line it started on within its YAML snippet."""
-
-    line: int = 0
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are _LineDicts, so schema errors can name a line, not just a file."""
-
-
-def _construct_line_dict(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[_LineDict]:
-    data = _LineDict()
-    data.line = node.start_mark.line
-    yield data  # yielded before filling, like PyYAML's own constructor, so recursive anchors still work
-    data.update(cast("dict[str, Any]", loader.construct_mapping(node)))  # keys may be any scalar; checked later
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_line_dict)
+# Mappings come back as LineDicts (core/safeyaml.py), which remember the line they start on.
 
 _FENCE_OPEN = re.compile(r"^(`{3,})\s*(ya?ml)\s*$", re.IGNORECASE)
 
@@ -170,7 +152,7 @@ class _Snippet:
 
     def at(self, obj: object) -> str:
         """`source:line` for a mapping from this snippet, else just `source`."""
-        if isinstance(obj, _LineDict):
+        if isinstance(obj, safeyaml.LineDict):
             return f"{self.source}:{self.first_line + obj.line}"
         return self.source
 
@@ -222,14 +204,12 @@ def _extract_yaml(text: str, source: str) -> _Snippet:
 
 def _load_yaml(snippet: _Snippet) -> Any:
     try:
-        return yaml.load(snippet.text, Loader=_LineLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        where = f"{snippet.source}:{snippet.first_line + mark.line}" if mark else snippet.source
-        raise InvalidInput(f"{where}: invalid YAML: {problem}{snippet.hint}") from None
-    except Exception as err:
-        raise InvalidInput(f"{snippet.source}: unreadable YAML ({type(err).__name__})") from None
+        return safeyaml.load(snippet.text, lines=True)
+    except safeyaml.YamlProblem as err:
+        if err.kind != "syntax":
+            raise InvalidInput(f"{snippet.source}: unreadable YAML ({err.problem})") from None
+        where = f"{snippet.source}:{snippet.first_line + err.line - 1}" if err.line else snippet.source
+        raise InvalidInput(f"{where}: invalid YAML: {err.problem}{snippet.hint}") from None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -361,7 +341,7 @@ def _parse_phase(snippet: _Snippet, raw: object, position: int) -> tuple[Phase, 
         checkpoint=_checkpoint(snippet, raw),
         completion=_completion(snippet, raw),
         outputs=_outputs(snippet, raw),
-        line=snippet.first_line + raw.line if isinstance(raw, _LineDict) else None,
+        line=snippet.first_line + raw.line if isinstance(raw, safeyaml.LineDict) else None,
     )
     return phase, _requires_refs(snippet, raw, phase_id), raw
 
