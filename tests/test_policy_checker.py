@@ -174,7 +174,7 @@ TERM, SIG, TRAILER = "forbidden-term", "attribution-signature", "attribution-tra
 ATTRIBUTIONS = [
     ("feat: x\n\n\N{ROBOT FACE} Generated with [Claude Code](https://claude.com/claude-code)",
      {(3, TERM), (3, SIG)},
-     ["Generated", "Claude Code", "claude", "\N{ROBOT FACE}", "claude.com", "Generated with [Claude"]),
+     ["Generated", "Claude Code", "\N{ROBOT FACE}", "claude.com", "Generated with [Claude"]),
     ("feat: x\n\nCo-Authored-By: Claude <noreply@anthropic.com>",
      {(3, TERM), (3, SIG), (3, TRAILER)},
      ["Claude", "noreply@anthropic.com", "Co-Authored-By: Claude <noreply@anthropic.com>"]),

@@ -5,18 +5,20 @@ stderr here; the exit code comes from PolicyViolation."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.core.git import Git
+from gitclaim.core.git import Git, var_ident
 from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.hooks.install import install_commit_msg_hook, uninstall_commit_msg_hook
 from gitclaim.policy import (
     PolicyConfig,
     Violation,
+    check_identity,
     check_message,
     check_range,
     format_violations,
@@ -49,7 +51,20 @@ def check_msg(
         source, text = "message", message
     else:
         source, text = str(file), _read_message(str(file))
-    _report(check_message(text, config), source, "commit message breaks the policy")
+    _report([*check_message(text, config), *_identities(git, config)], source, "commit message breaks the policy")
+
+
+def _identities(git: Git, config: PolicyConfig) -> list[Violation]:
+    """The author and committer git is about to record: in the commit-msg hook, git has exported the
+    GIT_AUTHOR_* of `--author` and the user's identity, so this is what `--range` and the guard will see."""
+    found = []
+    for role, which in (("author", "GIT_AUTHOR_IDENT"), ("committer", "GIT_COMMITTER_IDENT")):
+        ident = var_ident(git, which)
+        if ident is not None:
+            found += [replace(v, hint=f"commit with a person as {role} (check --author, GIT_{role.upper()}_NAME "
+                                      "and git config user.name)")
+                      for v in check_identity(role, ident[0], ident[1], config)]
+    return found
 
 
 @hooks_app.command("install")

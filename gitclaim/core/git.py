@@ -287,6 +287,17 @@ def _ident(value: str) -> tuple[str, int]:
     return name + ">", int(stamp) if stamp.isdigit() else 0
 
 
+def var_ident(git: Git, which: str) -> tuple[str, str] | None:
+    """(name, email) git would record as `which` (GIT_AUTHOR_IDENT or GIT_COMMITTER_IDENT) right now, with
+    `--author` and the GIT_AUTHOR_* variables git commit exports to its hooks; None when git has no identity."""
+    res = git.run(["var", which], check=False)
+    head, sep, _ = res.text().strip().rpartition("> ")
+    if not res.ok or not sep:
+        return None
+    name, _, email = head.partition(" <")
+    return name, email
+
+
 def write_blob(git: Git, data: bytes) -> str:
     return git.run(["hash-object", "-w", "--no-filters", "--stdin"], input=data).text().strip()
 

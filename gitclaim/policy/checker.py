@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
+from gitclaim.policy import tools
 from gitclaim.policy.config import PolicyConfig
 
 # Rule ids: stable strings, shown to users and asserted on by tests.
@@ -57,24 +58,22 @@ _MODEL_NAMES = (
     r"mistral|mixtral|codestral|deepseek|qwen[\w.-]*|grok|cursor|aider|windsurf|codeium|tabnine|"
     r"codewhisperer|amazon\s+q"
 )
+# Names only agents sign with (gitclaim/policy/tools.py): matched in trailer and identity names, not in prose.
+_BOT_NAMES = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in tools.bot_names())
 # "Not a letter or digit" on either side: underscores and hyphens separate words, so `AI-assisted` and
 # `ai_helper` hit while `email`, `said` and `regenerate` do not.
 _BEFORE = r"(?<![^\W_])"
 _AFTER = r"(?![^\W_])"
-_MODEL = re.compile(rf"{_BEFORE}(?:{_MODEL_NAMES}){_AFTER}", re.IGNORECASE)
+_MODEL = re.compile(rf"{_BEFORE}(?:{_MODEL_NAMES}|{_BOT_NAMES}){_AFTER}", re.IGNORECASE)
 
 # Signatures that tools write on their own: always checked, whatever the configured terms.
 _SIGNATURES: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         "\N{ROBOT FACE}",
-        r"noreply@anthropic\.com",
         r"claude\.(?:ai|com)\b",
         r"aider\.chat",
-        r"cursoragent@",
-        r"copilot@github\.com",
-        r"\+copilot@users\.noreply\.github\.com",
-        r"devin-ai-integration",
+        *(re.escape(address) for address in tools.addresses()),
         rf"{_BEFORE}(?:generated|written|created|authored|produced|assisted|made)\s+(?:with|by|using|via)\s+"
         rf"(?:an?\s+|the\s+)?\[?(?:{_MODEL_NAMES}|ai|llm){_AFTER}",
     )
@@ -87,6 +86,18 @@ _AUTOSQUASH = re.compile(r"(?:(?P<kind>fixup|squash|amend)! )+")
 _MERGE = re.compile(
     r"Merge (?:branch|branches|remote-tracking branch|remote-tracking branches|remote branch"
     r"|pull request|tag|tags|commit|commits) .+"
+)
+# Exactly the merge subjects git (`git merge`, `git pull`) and the forges write: only the quoted names, the
+# remote URL and the target branch vary. Anything more is the author's text and is checked as prose.
+_QUOTED = r"'[^']*'(?:(?:, | and )'[^']*')*"
+_GIT_MERGE = re.compile(
+    rf"Merge (?:(?:remote-tracking )?branch(?:es)?|tags?|commits?) {_QUOTED}(?: of \S+)?(?: into \S+)?"
+    r"|Merge pull request #\d+ from \S+|Merge \S+ into \S+"
+)
+_NOT_PROSE = re.compile(
+    r"`[^`\s]+`"  # a code span holding one token: an identifier, a path, an option
+    r"|[A-Za-z][A-Za-z0-9+.-]*://\S+"  # a URL
+    r"|(?<![\w.-])(?:[\w.-]+/)*(?:CLAUDE\.md|\.claude/[\w./-]*|generated/[\w./-]*)"
 )
 _GIT_REVERT = re.compile(r'(?:Revert|Reapply) ".*"')
 _BREAKING = re.compile(r"(?P<token>breaking[ -]change)(?P<space>\s*):(?P<rest>.*)", re.IGNORECASE)
@@ -242,22 +253,46 @@ def _attributions(content: list[_Line], comments: list[_Line], config: PolicyCon
     # Terms and the repository's own patterns skip comment lines: git's editor template lists file names
     # there ("generated.py"). Tool signatures and co-author trailers are checked in comments too, because
     # `git commit -m '# Co-authored-by: ...'` keeps that line in the commit.
+    merge_header = _git_merge_header(content)
     for line in content:
-        yield from _terms(line, config)
+        if line != merge_header:  # the branch names in git's own merge header are not the author's prose
+            yield from _terms(line, config)
         yield from _patterns(line, config)
     for line in sorted([*content, *comments]):
         yield from _signatures(line)
         yield from _trailer(line, config)
 
 
+def _git_merge_header(content: list[_Line]) -> _Line | None:
+    """The header line when it is exactly a merge subject as git or a forge writes it, else None."""
+    lines = _paragraph_lines(content)
+    if not lines:
+        return None
+    subject, _ = _strip_autosquash(lines[0].text)
+    return lines[0] if _GIT_MERGE.fullmatch(subject) else None
+
+
 def _terms(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
     regex = _terms_regex(config.forbidden_terms)
     if regex is None:
         return
-    for match in regex.finditer(_masked(line.text, config)):
+    for match in regex.finditer(_masked(_not_prose(line.text, regex), config)):
         text = line.text[match.start():match.end()]
         yield Violation(line.number, text, FORBIDDEN_TERM,
                         f"remove '{text}': the commit policy forbids mentioning it")
+
+
+def _not_prose(text: str, terms: re.Pattern[str]) -> str:
+    """`text` with what is not the author's words blanked out (same length): one-token code spans
+    (`ai_score`), URLs, and the paths gitclaim tells users to commit (CLAUDE.md, .claude/..., generated/).
+    A code span holding nothing but a forbidden term (`AI`) is still a mention of it."""
+    def blank(match: re.Match[str]) -> str:
+        span = match.group(0)
+        if span.startswith("`") and terms.fullmatch(span[1:-1]):
+            return span
+        return " " * len(span)
+
+    return _NOT_PROSE.sub(blank, text)
 
 
 def _patterns(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
@@ -279,8 +314,10 @@ def _trailer(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
     match = _TRAILER.fullmatch(line.text)
     if not match:
         return
-    name = match.group("value").split("<", 1)[0]
-    if _MODEL.search(_masked(name, config)) or _AIDER_NAME.search(name.strip()):
+    value = match.group("value")
+    name = value.split("<", 1)[0]
+    known_address = any(address in value.casefold() for address in tools.addresses())
+    if _MODEL.search(_masked(name, config)) or _AIDER_NAME.search(name.strip()) or known_address:
         yield Violation(line.number, line.text.strip(), ATTRIBUTION_TRAILER,
                         f"delete this {match.group('key')} trailer: tools and models are not credited")
 
