@@ -16,6 +16,7 @@ from typing import NamedTuple
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core.message import MissionMessage
+from gitclaim.core.objects import ObjectWriter
 from gitclaim.core.refs import check_id, id_problem, mission_ref
 from gitclaim.core.repo import MISSIONS_REFSPEC, Repo
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
@@ -63,6 +64,14 @@ class Store:
         self._fetched = False
         self.pushes = 0  # push attempts made by this store, reported by `next` and the benchmarks
         self._last_push: g.PushOutcome | g.GitTimeout | None = None  # the verdict _reread explains
+        self._objects: ObjectWriter | None = None
+
+    @property
+    def objects(self) -> ObjectWriter:
+        """Where this store's commits are built (blobs, trees and commits without a process each)."""
+        if self._objects is None:
+            self._objects = ObjectWriter.for_repo(self.git, self.repo.paths.common_dir, self.repo.config)
+        return self._objects
 
     # ---- reading ------------------------------------------------------------------------------------------
     def sync(self) -> None:
@@ -208,22 +217,22 @@ class Store:
         entries = {e.name: e for e in (base.tree if base else ())}
         for name, data in {m.FILENAME: m.render(change.mission), **(change.files or {})}.items():
             entries.update(self._write_file(name, data, entries))
-        tree = g.write_tree(self.git, sorted(entries.values(), key=_tree_sort_key))
+        tree = self.objects.tree(sorted(entries.values(), key=_tree_sort_key))
         parents = [base.commit] if base else []
-        return g.commit_tree(self.git, tree, parents, message, self.repo.commit_env(when))
+        return self.objects.commit(tree, parents, message, self.repo.commit_env(when))
 
     def _write_file(self, path: str, data: bytes, entries: dict[str, g.TreeEntry]) -> dict[str, g.TreeEntry]:
         """Write `path` into the top-level entries, building subtrees for paths like agents/x.md."""
         head, _, rest = path.partition("/")
         if not rest:
-            return {head: g.TreeEntry("100644", "blob", g.write_blob(self.git, data), head)}
+            return {head: g.TreeEntry("100644", "blob", self.objects.blob(data), head)}
         sub = {}
         old = entries.get(head)
         if old is not None and old.type == "tree":
             obj = g.cat_file_batch(self.git, [old.oid])[0]
             sub = {e.name: e for e in g.parse_tree(obj.data)} if obj else {}
         sub.update(self._write_file(rest, data, sub))
-        oid = g.write_tree(self.git, sorted(sub.values(), key=_tree_sort_key))
+        oid = self.objects.tree(sorted(sub.values(), key=_tree_sort_key))
         return {head: g.TreeEntry("040000", "tree", oid, head)}
 
     def _push(self, mission_id: str, new_oid: str, expected: str | None) -> bool:

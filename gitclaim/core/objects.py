@@ -1,0 +1,150 @@
+"""Writing blobs, trees and commits without a git process per object.
+
+A mission write is one small blob, a tree or two and a commit. Starting `hash-object`, `mktree` and `commit-tree`
+for them cost three processes where the push itself is one, so objects are written here as loose objects in git's
+documented format (`<type> <size>\\0<content>`, zlib-compressed, named by its SHA-1 or SHA-256) whenever the
+repository allows it. Whenever it does not (objects elsewhere than `<common dir>/objects`, a shared repository
+with its own permissions, a commit encoding or an identity git would rewrite), the same object is written by git
+itself, so the result never differs from what git would have written.
+
+`ObjectWriter.commit` is the one place a commit is built: a signed commit (a later feature) goes through git
+there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from gitclaim.core import git as g
+from gitclaim.core import timeutil
+
+# Characters git strips from the ends of a name or e-mail, and those it removes inside (ident.c "crud"): an
+# identity with any of them is left to git so that the commit is byte for byte what git would write.
+_CRUD = ".,:;<>\"\\' \t\n"
+_FORBIDDEN = "<>\n\0"
+_HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
+
+
+class ObjectWriter:
+    """Writes objects into one repository: in Python when `direct`, else through git processes."""
+
+    def __init__(self, git: g.Git, objects_dir: Path | None, algo: str, config: Mapping[str, list[str]]) -> None:
+        self.git = git
+        self.objects_dir = objects_dir
+        self.algo = algo
+        self._config = config
+
+    @classmethod
+    def for_repo(cls, git: g.Git, common_dir: Path, config: Mapping[str, list[str]]) -> ObjectWriter:
+        algo = (config.get("extensions.objectformat") or ["sha1"])[-1].lower()
+        objects = common_dir / "objects"
+        direct = (
+            algo in _HASHES
+            and "GIT_OBJECT_DIRECTORY" not in git.env
+            and "GIT_QUARANTINE_PATH" not in git.env
+            # A shared repository sets group permissions on every file git writes; leave those to git.
+            and (config.get("core.sharedrepository") or ["false"])[-1].lower() in ("false", "umask", "0", "no", "off")
+            and objects.is_dir()
+        )
+        return cls(git, objects if direct else None, algo, config)
+
+    @property
+    def direct(self) -> bool:
+        return self.objects_dir is not None
+
+    # ---- objects ------------------------------------------------------------------------------------------
+    def blob(self, data: bytes) -> str:
+        if self.objects_dir is None:
+            return g.write_blob(self.git, data)
+        return self._write(b"blob", data)
+
+    def tree(self, entries: Sequence[g.TreeEntry]) -> str:
+        """A tree of `entries`, which must already be in git's order."""
+        if self.objects_dir is None:
+            return g.write_tree(self.git, entries)
+        body = b"".join(
+            f"{e.mode.lstrip('0')} ".encode() + e.name.encode("utf-8", "surrogateescape") + b"\0"
+            + bytes.fromhex(e.oid) for e in entries
+        )
+        return self._write(b"tree", body)
+
+    def commit(self, tree: str, parents: Sequence[str], message: str, env: Mapping[str, str]) -> str:
+        """Build one commit. `env` carries GIT_AUTHOR_DATE / GIT_COMMITTER_DATE and any identity override, as
+        `git commit-tree` would read them."""
+        header = self._commit_header(tree, parents, env) if self.objects_dir is not None else None
+        if header is None:
+            return g.commit_tree(self.git, tree, parents, message, dict(env))
+        return self._write(b"commit", header + b"\n" + message.encode("utf-8"))
+
+    # ---- helpers ------------------------------------------------------------------------------------------
+    def _write(self, kind: bytes, body: bytes) -> str:
+        assert self.objects_dir is not None
+        raw = kind + b" " + str(len(body)).encode() + b"\0" + body
+        oid = _HASHES[self.algo](raw).hexdigest()
+        path = self.objects_dir / oid[:2] / oid[2:]
+        if path.exists():
+            return oid
+        path.parent.mkdir(exist_ok=True)
+        # Written to a temporary name in the same directory, then renamed: a reader (or a concurrent writer of
+        # the same object) sees either nothing or the whole object.
+        fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=path.parent)
+        try:
+            try:
+                os.write(fd, zlib.compress(raw, 1))
+                os.fsync(fd)  # as git does by default: the ref about to point here must not outlive its object
+            finally:
+                os.close(fd)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return oid
+
+    def _commit_header(self, tree: str, parents: Sequence[str], env: Mapping[str, str]) -> bytes | None:
+        """The commit's header lines as git would write them, or None when only git can tell."""
+        merged = {**self.git.env, **env}
+        if self._get("i18n.commitencoding") not in (None, "", "utf-8", "UTF-8", "utf8"):
+            return None
+        author = self._ident("AUTHOR", "author", merged)
+        committer = self._ident("COMMITTER", "committer", merged)
+        if author is None or committer is None:
+            return None
+        lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {author}", f"committer {committer}"]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def _ident(self, who: str, section: str, env: Mapping[str, str]) -> str | None:
+        name = env.get(f"GIT_{who}_NAME") or self._get(f"{section}.name") or self._get("user.name")
+        email = env.get(f"GIT_{who}_EMAIL") or self._get(f"{section}.email") or self._get("user.email")
+        stamp = _git_date(env.get(f"GIT_{who}_DATE", ""))
+        if not name or not email or stamp is None:
+            return None
+        for text in (name, email):
+            if text[0] in _CRUD or text[-1] in _CRUD or any(ch in text for ch in _FORBIDDEN):
+                return None
+        return f"{name} <{email}> {stamp}"
+
+    def _get(self, key: str) -> str | None:
+        values = self._config.get(key)
+        return values[-1] if values else None
+
+
+def _git_date(text: str) -> str | None:
+    """'2026-01-01T00:00:00Z' -> '1767225600 +0000'; None for anything but a full ISO 8601 time with a zone."""
+    if "T" not in text or not (text.endswith("Z") or (text[-6:-5] in "+-" and text[-3] == ":")):
+        return None
+    when = timeutil.parse_ts(text)
+    offset = when.utcoffset() if when is not None else None
+    if when is None or offset is None:
+        return None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{int(when.timestamp())} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
