@@ -67,6 +67,10 @@ def _repo_dir(repo_path: str | None) -> Path:
     return path
 
 
+# One server opens each repository once and keeps it while its configuration stays the same.
+_STORES = service.StoreCache()
+
+
 def _error(text: str, code: int) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
                           _meta={EXIT_CODE_META: code})
@@ -75,7 +79,7 @@ def _error(text: str, code: int) -> CallToolResult:
 def _call(repo_path: str | None, op: Callable[[Store], BaseModel]) -> CallToolResult:
     """Open the store, run one library operation; the one place a tool's failure becomes a tool error."""
     try:
-        result = op(service.open_store(_repo_dir(repo_path)))
+        result = op(_STORES.store(_repo_dir(repo_path)))
     except GitclaimError as err:
         return _error(str(err), err.exit_code)
     except Exception as exc:  # a bug: the agent still gets one line, the traceback goes to stderr

@@ -1,13 +1,17 @@
 """Opening the store for a command: the repository, its settings and its commit policy, wired once.
 
-The CLI and the MCP server both start here, so they behave the same.
+The CLI and the MCP server both start here, so they behave the same. A CLI command opens its repository once;
+the MCP server keeps each opened repository (`StoreCache`) and opens it again only when a file it was read from
+has changed, so a warm tool call starts no git process for it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from gitclaim.core.repo import open_repo
+from gitclaim.core.repo import Repo, open_repo
+from gitclaim.core.settings import FILENAME as SETTINGS_FILE
 from gitclaim.core.settings import Settings
 from gitclaim.core.store import Store
 
@@ -16,3 +20,42 @@ def open_store(cwd: Path | str | None = None) -> Store:
     repo = open_repo(cwd)
     settings = Settings.load(repo)
     return Store(repo, policy_check=settings.policy_check)
+
+
+class StoreCache:
+    """Opened repositories by directory, for a long-lived process. Each call still gets a new Store (what a
+    command fetched is never reused); what is kept is the repository's paths, configuration and settings,
+    read again as soon as one of the files they came from changes (mtime, size or inode)."""
+
+    def __init__(self) -> None:
+        self._open: dict[Path, tuple[tuple[object, ...], Repo, Settings]] = {}
+
+    def store(self, cwd: Path) -> Store:
+        key = cwd.resolve()
+        kept = self._open.get(key)
+        if kept is not None and kept[0] == _stamp(kept[1]):
+            repo, settings = kept[1], kept[2]
+        else:
+            repo = open_repo(key)
+            settings = Settings.load(repo)
+            self._open[key] = (_stamp(repo), repo, settings)
+        return Store(repo, policy_check=settings.policy_check)
+
+
+def _stamp(repo: Repo) -> tuple[object, ...]:
+    """What the opened repository was read from: its config files, HEAD (settings come from HEAD in a bare
+    repository) and the settings file in the working tree. Files named by `include.path` are not watched."""
+    paths = [repo.paths.common_dir / "config", repo.paths.git_dir / "config.worktree", repo.paths.git_dir / "HEAD"]
+    glob = os.environ.get("GIT_CONFIG_GLOBAL")
+    home = Path(os.environ.get("HOME", "~")).expanduser()
+    paths += [Path(glob)] if glob else [home / ".gitconfig", home / ".config" / "git" / "config"]
+    if repo.worktree is not None:
+        paths.append(repo.worktree / SETTINGS_FILE)
+    out: list[object] = [repo.paths.git_dir.exists()]
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)

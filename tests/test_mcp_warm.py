@@ -1,0 +1,55 @@
+"""A warm MCP server opens each repository once: no git process to open it on later calls, and a change of the
+clone's configuration is seen by the next call."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+mcp = pytest.importorskip("mcp")
+from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
+
+from tests.helpers import git, run_gitclaim  # noqa: E402
+
+
+def top_level_commands(trace: Path) -> list[str]:
+    events = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    return [ev["name"] for ev in events if ev.get("event") == "cmd_name" and "/" not in ev.get("sid", "")]
+
+
+def test_warm_calls_reuse_the_opened_repository(make_clone: Callable[..., Path], tmp_path: Path) -> None:
+    clone = make_clone("a")
+    for mid in ("m1", "m2"):
+        assert run_gitclaim(clone, "new", mid, "--title", "T").returncode == 0
+    trace = tmp_path / "trace.json"
+
+    async def run() -> list[Any]:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "gitclaim", "mcp"], cwd=str(clone),
+                                       env={**os.environ, "GIT_TRACE2_EVENT": str(trace)})
+        seen: list[Any] = []
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+            with anyio.fail_after(60):
+                await s.initialize()
+                assert not (await s.call_tool("claim_mission", {"mission_id": "m1"})).is_error
+                trace.unlink()
+                res = await s.call_tool("heartbeat", {"mission_id": "m1"})
+                seen.append((res.is_error, top_level_commands(trace)))
+                git(clone, "config", "gitclaim.remote", "nowhere")
+                res = await s.call_tool("claim_mission", {"mission_id": "m2"})
+                seen.append((res.is_error, res.content[0].text))
+                git(clone, "config", "--unset", "gitclaim.remote")
+                res = await s.call_tool("claim_mission", {"mission_id": "m2"})
+                seen.append((res.is_error, res.content[0].text))
+        return seen
+
+    warm, changed, back = anyio.run(run)
+    assert warm == (False, ["cat-file", "push"])  # the local state, then the push: nothing to open
+    assert changed[0] and "no remote named 'nowhere'" in changed[1]
+    assert back[0] is False
