@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 from gitclaim.core import git as g
@@ -22,6 +22,7 @@ from gitclaim.core.repo import MISSIONS_REFSPEC, Repo
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
 
 MAX_ATTEMPTS = 8
+MISSIONS_PREFIX = "refs/missions/"
 FETCH_ATTEMPTS = 4
 
 
@@ -55,15 +56,18 @@ class Outcome(NamedTuple):
 # nothing needs writing; it raises (Conflict, NotFound, ...) when the change is not allowed.
 Decide = Callable[[State | None], Change | None]
 
+# A plan (Store.swap) is called with whether the remote was just re-read after a push without a clear yes; it
+# returns the ref updates to push in one compare-and-swap, or None when nothing needs writing.
+Plan = Callable[[bool], "list[g.RefUpdate] | None"]
+
 
 class Store:
     def __init__(self, repo: Repo, policy_check: Callable[[str], None] | None = None) -> None:
         self.repo = repo
         self.git = repo.git
         self._policy_check = policy_check
-        self._fetched = False
-        self.pushes = 0  # push attempts made by this store, reported by `next` and the benchmarks
-        self._last_push: g.PushOutcome | g.GitTimeout | None = None  # the verdict _reread explains
+        self._synced: set[str] = set()  # the refspecs fetched during this command: its state is fresh
+        self.pushes = 0  # push attempts made by this store, reported by `next`, `archive` and the benchmarks
         self._objects: ObjectWriter | None = None
 
     @property
@@ -74,8 +78,9 @@ class Store:
         return self._objects
 
     # ---- reading ------------------------------------------------------------------------------------------
-    def sync(self) -> None:
-        """One fetch brings every mission ref (and prunes the ones the remote no longer has).
+    def sync(self, refspecs: Sequence[str] = (MISSIONS_REFSPEC,)) -> None:
+        """One fetch brings every mission ref (and prunes the ones the remote no longer has); other refs, such
+        as the archive, are fetched only by the commands that read them, in the same one fetch.
 
         A fetch that fails other than by a timeout is tried again, a few times within the time limit: another
         process fetching into the same refs (agents in linked worktrees of one clone share refs/missions/*)
@@ -85,7 +90,7 @@ class Store:
         started = time.monotonic()
         for attempt in range(1, FETCH_ATTEMPTS + 1):
             try:
-                g.fetch(self.git, remote, [MISSIONS_REFSPEC], timeout=self.repo.timeout)
+                g.fetch(self.git, remote, list(refspecs), timeout=self.repo.timeout)
                 break
             except g.GitTimeout:
                 raise
@@ -93,11 +98,17 @@ class Store:
                 if attempt == FETCH_ATTEMPTS or time.monotonic() - started > self.repo.timeout:
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart from the other fetcher
-        self._fetched = True
+        self._synced.update(refspecs)
+
+    def sync_once(self, refspec: str) -> None:
+        """Fetch `refspec` unless this command already did (`next` may look up the archive on every round)."""
+        if refspec not in self._synced:
+            self.sync([refspec])
 
     @property
     def fetched(self) -> bool:
-        return self._fetched
+        """The mission refs were fetched during this command: refusals and no-ops decided now are trusted."""
+        return MISSIONS_REFSPEC in self._synced
 
     def local(self, mission_id: str) -> State | None:
         """The mission as the local mirror holds it, read with one cat-file process."""
@@ -112,8 +123,8 @@ class Store:
     def ids(self) -> list[tuple[str, str]]:
         """(mission id, tip oid) of every local mission ref; refs whose names are not valid ids are skipped."""
         out = []
-        for ref, oid in g.for_each_ref(self.git, "refs/missions/"):
-            mission_id = ref[len("refs/missions/"):]
+        for ref, oid in g.for_each_ref(self.git, MISSIONS_PREFIX):
+            mission_id = ref[len(MISSIONS_PREFIX):]
             if not id_problem(mission_id):
                 out.append((mission_id, oid))
         return out
@@ -136,7 +147,7 @@ class Store:
     def require(self, mission_id: str) -> State:
         check_id(mission_id)
         state = self.local(mission_id)
-        if state is None and not self._fetched:
+        if state is None and not self.fetched:
             self.sync()
             state = self.local(mission_id)
         if state is None:
@@ -174,41 +185,65 @@ class Store:
 
     def transact(self, mission_id: str, decide: Decide, *, fresh: bool = False, creates: bool = False) -> Outcome:
         """Decide on the current state and push the change as a compare-and-swap; on a lost race or an
-        unknown outcome, re-read the remote and decide again. Refusals and no-ops are only trusted on state
-        fetched during this command; a write is pushed optimistically because the push itself checks."""
+        unknown outcome, re-read the remote and decide again (`swap`). Refusals and no-ops are only trusted on
+        state fetched during this command; a write is pushed optimistically because the push itself checks."""
         check_id(mission_id)
-        if fresh and not self._fetched:
+        ref = mission_ref(mission_id)
+        if fresh and not self.fetched:
             self.sync()
-        state = self.local(mission_id)
-        # Unknown locally: maybe it exists remotely. Creation skips this: its push checks absence itself.
-        if state is None and not self._fetched and not creates:
-            self.sync()
-            state = self.local(mission_id)
-        for _ in range(MAX_ATTEMPTS):
+        base: State | None = None
+        change: Change | None = None
+
+        def plan(_reread: bool) -> list[g.RefUpdate] | None:
+            nonlocal base, change
+            base = self.local(mission_id)
+            # Unknown locally: maybe it exists remotely. Creation skips this: its push checks absence itself.
+            if base is None and not self.fetched and not creates:
+                self.sync()
+                base = self.local(mission_id)
+            base, change = self._decide(mission_id, decide, base)
+            if change is None:
+                return None
+            return [g.RefUpdate(ref, self._write_commit(base, change), base.commit if base else None)]
+
+        pushed = self.swap(f"mission {mission_id}", plan)
+        if pushed is None or change is None:
+            assert base is not None
+            return Outcome(base, False, base)
+        return Outcome(State(change.mission, pushed[0].new or ""), True, base)
+
+    def _decide(self, mission_id: str, decide: Decide, state: State | None) -> tuple[State | None, Change | None]:
+        """Decide on `state`. A refusal or a no-op decided on state not fetched during this command may be out
+        of date: fetch, and decide again on what the remote holds."""
+        if not self.fetched:
             try:
                 change = decide(state)
             except GitclaimError:
-                if self._fetched:
-                    raise
-                self.sync()
-                state = self.local(mission_id)
-                continue
-            if change is None:
-                if not self._fetched:
-                    self.sync()
-                    state = self.local(mission_id)
-                    continue
-                assert state is not None
-                return Outcome(state, False, state)
-            new_oid = self._write_commit(state, change)
-            if self._push(mission_id, new_oid, state.commit if state else None):
-                new_state = State(change.mission, new_oid)
-                return Outcome(new_state, True, state)
-            landed = self._reread(mission_id, state, new_oid)
-            if landed is not None:
-                return Outcome(landed, True, state)
+                change = None
+            if change is not None:
+                return state, change
+            self.sync()
             state = self.local(mission_id)
-        raise Conflict(f"mission {mission_id}: lost the race {MAX_ATTEMPTS} times in a row; try again")
+        return state, decide(state)
+
+    def swap(self, subject: str, plan: Plan, *, refspecs: Sequence[str] = (MISSIONS_REFSPEC,),
+             race: str = "") -> list[g.RefUpdate] | None:
+        """The compare-and-swap loop of every write: `plan` decides on the local mirror and returns the ref
+        updates to push (their commits written, each with the value it expects), or None when nothing needs
+        writing; it raises to refuse. The updates go in one push (atomic when there are several), each with a
+        lease on its expected value. No clear yes: fetch `refspecs` and look. Every ref at our value: it
+        landed. Every ref unchanged: the remote refused (or never answered) and we say so. Anything else: a
+        lost race, so plan again on what the remote holds now (`plan(True)`). Returns what was pushed."""
+        reread = False
+        for _ in range(MAX_ATTEMPTS):
+            updates = plan(reread)
+            if not updates:
+                return None
+            verdict = self._push(updates)
+            if verdict is None or self._landed(subject, updates, verdict, refspecs):
+                return updates
+            reread = True
+        raise Conflict(f"{subject}: lost the race {MAX_ATTEMPTS} times in a row{race}; try again")
 
     def _write_commit(self, base: State | None, change: Change) -> str:
         message = change.message.render()
@@ -235,52 +270,55 @@ class Store:
         oid = self.objects.tree(sorted(sub.values(), key=_tree_sort_key))
         return {head: g.TreeEntry("040000", "tree", oid, head)}
 
-    def _push(self, mission_id: str, new_oid: str, expected: str | None) -> bool:
-        ref = mission_ref(mission_id)
+    def _push(self, updates: Sequence[g.RefUpdate]) -> g.PushOutcome | g.GitTimeout | None:
+        """One push of every update, each leased on its expected value: None when the remote accepted them
+        all, else its verdict (a timeout: the outcome is unknown)."""
         remote = self.repo.require_remote()
         self.pushes += 1
-        # Forget the previous attempt's verdict: _reread must never report an older push's answer for this one.
-        self._last_push = None
         try:
-            outcome = g.push_cas(self.git, remote, [g.RefUpdate(ref, new_oid, expected)],
-                                 timeout=self.repo.timeout)
+            outcome = g.push_cas(self.git, remote, updates, timeout=self.repo.timeout, atomic=len(updates) > 1)
         except g.GitTimeout as err:
-            self._last_push = err
-            return False
-        if outcome.accepted(ref):
-            # With init's fetch refspec, the push itself moves the local mirror (git updates the tracking ref
-            # of every pushed ref); only a clone without it needs the update here.
-            if MISSIONS_REFSPEC not in self.repo.get_all(f"remote.{remote}.fetch"):
-                g.update_ref(self.git, ref, new_oid, expected)
-            return True
-        self._last_push = outcome
-        return False
+            return err
+        if not all(outcome.accepted(u.ref) for u in updates):
+            return outcome
+        # With init's fetch refspec, the push itself moves the local mirror of mission refs (git updates the
+        # tracking ref of every pushed ref); other refs, and every ref of a clone without it, are moved here.
+        mirrored = MISSIONS_REFSPEC in self.repo.get_all(f"remote.{remote}.fetch")
+        for up in updates:
+            if mirrored and up.ref.startswith(MISSIONS_PREFIX):
+                continue
+            if up.new is None:
+                g.delete_ref(self.git, up.ref)
+            else:
+                g.update_ref(self.git, up.ref, up.new, up.expected)
+        return None
 
-    def _reread(self, mission_id: str, before: State | None, new_oid: str) -> State | None:
-        """After a push without a clear yes: fetch and look. Our commit there: it landed. The ref unchanged:
+    def _landed(self, subject: str, updates: Sequence[g.RefUpdate], verdict: g.PushOutcome | g.GitTimeout,
+                refspecs: Sequence[str]) -> bool:
+        """After a push without a clear yes: fetch and look. Our values there: it landed. Every ref unchanged:
         the remote refused for another reason (a hook, permissions) or never answered. Else: lost a race."""
-        outcome = self._last_push
+        remote = self.repo.remote
         try:
-            self.sync()
+            self.sync(refspecs)
         except RemoteError as err:
             raise RemoteError(
-                f"mission {mission_id}: no answer from remote {self.repo.remote!r}; the outcome of the push is "
-                f"unknown and will be read again by the next command ({err})"
+                f"{subject}: no answer from remote {remote!r}; the outcome of the push is unknown and will be "
+                f"read again by the next command ({err})"
             ) from None
-        now = self.local(mission_id)
-        if now is not None and now.commit == new_oid:
-            return now
-        unchanged = (now.commit if now else None) == (before.commit if before else None)
-        if unchanged and isinstance(outcome, g.GitTimeout):
+        objs = g.cat_file_batch(self.git, [up.ref for up in updates])
+        now = [obj.oid if obj is not None else None for obj in objs]
+        if all(oid == up.new for oid, up in zip(now, updates, strict=True)):
+            return True
+        if any(oid != up.expected for oid, up in zip(now, updates, strict=True)):
+            return False
+        if isinstance(verdict, g.GitTimeout):
             # Not a refusal: the push may still be applied by a slow server after this look.
             raise RemoteError(
-                f"mission {mission_id}: the push to remote {self.repo.remote!r} got no answer ({outcome}); it has "
-                "not landed yet, but its outcome is unknown and will be read again by the next command"
+                f"{subject}: the push to remote {remote!r} got no answer ({verdict}); it has not landed yet, but "
+                "its outcome is unknown and will be read again by the next command"
             )
-        if unchanged:
-            said = "; ".join(outcome.remote_messages) if isinstance(outcome, g.PushOutcome) else "no answer"
-            raise RemoteError(f"mission {mission_id}: remote {self.repo.remote!r} refused the push: {said}")
-        return None
+        push = "atomic push" if len(updates) > 1 else "push"
+        raise RemoteError(f"{subject}: remote {remote!r} refused the {push}: {'; '.join(verdict.remote_messages)}")
 
 
 def _tree_sort_key(entry: g.TreeEntry) -> str:

@@ -4,7 +4,8 @@ One archive run is one atomic push that both moves the archive ref to a new comm
 mission ref, every ref checked against the value it was read at. The new commit's parents are the previous
 archive tip and the archived missions' tips, so their whole histories stay reachable from that single ref; its
 tree holds `index.json` (id -> tip, status, title, times) and each final mission.md under `missions/<id>.md`.
-A rejected push (a mission changed meanwhile) is re-read and decided again on what the remote holds then.
+The push goes through the store's one compare-and-swap loop (`Store.swap`): a rejected push (a mission changed
+meanwhile) is re-read and decided again on what the remote holds then, exactly as for a single mission.
 
 The archive ref is fetched on demand only (list --archived, show of an archived mission, archive itself), so
 the ordinary fetch of every command stays as small as the live missions.
@@ -13,7 +14,6 @@ the ordinary fetch of every command stays as small as the live missions.
 from __future__ import annotations
 
 import json
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from gitclaim.core.message import MissionMessage
 from gitclaim.core.refs import mission_ref
 from gitclaim.core.repo import ARCHIVE_REF, MISSIONS_REFSPEC
 from gitclaim.core.store import State, Store
-from gitclaim.errors import Conflict, CorruptMission, RemoteError
+from gitclaim.errors import CorruptMission
 
 # A glob, not the exact ref: fetching an exact ref the remote does not have (no archive yet) is an error,
 # while a glob that matches nothing is not. Only refs/gitclaim/archive* can match.
@@ -36,9 +36,6 @@ INDEX_FORMAT = 1
 # Each archived mission adds a parent to the commit and two arguments to the push: batches keep both far from
 # the operating system's argument limits. Each batch is still one atomic push.
 MAX_BATCH = 500
-MAX_ATTEMPTS = 8
-
-_fetched: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -80,17 +77,8 @@ class ArchiveResult:
 
 # ---- reading --------------------------------------------------------------------------------------------------
 
-def fetch(store: Store, *, missions: bool = False) -> None:
-    """Fetch the archive ref (with the mission refs too when asked: still one fetch)."""
-    specs = [MISSIONS_REFSPEC, ARCHIVE_FETCH] if missions else [ARCHIVE_FETCH]
-    g.fetch(store.git, store.repo.require_remote(), specs, timeout=store.repo.timeout)
-    _fetched.add(store)
-
-
-def _fetch_once(store: Store) -> None:
-    # `next` may look up archived requirements on every round: one fetch per command is enough.
-    if store not in _fetched:
-        fetch(store)
+# What the archive reads and writes: the mission refs and the archive ref, in one fetch.
+SYNC = (MISSIONS_REFSPEC, ARCHIVE_FETCH)
 
 
 def snapshot(store: Store, *, with_tree: bool = False) -> Snapshot:
@@ -128,7 +116,7 @@ def render_index(index: dict[str, Entry]) -> bytes:
 
 def archived_index(store: Store) -> dict[str, Entry]:
     """Every archived mission's index entry (status, title, tip) without reading any mission.md."""
-    _fetch_once(store)
+    store.sync_once(ARCHIVE_FETCH)
     return snapshot(store).index
 
 
@@ -188,50 +176,45 @@ def _row(state: State) -> dict[str, Any]:
 
 # ---- writing --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Attempt:
-    commit: str
-    expected: str | None  # the archive tip the commit was built on
-    batch: tuple[State, ...]
-
-
 def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool = False,
             now: datetime | None = None) -> ArchiveResult:
     """Archive every eligible mission, MAX_BATCH per atomic push; a lost race is decided again on fresh state."""
     now = now or timeutil.now()
     result = ArchiveResult(dry_run)
-    failures, fresh = 0, False
-    while failures < MAX_ATTEMPTS:
-        if not fresh:
-            fetch(store, missions=True)
-        snap = snapshot(store, with_tree=not dry_run)
-        todo = eligible(store.all()[0], now, older_than)
-        if dry_run or not todo:
-            result.missions += [_row(s) for s in todo]
-            return result
-        result.pushes += 1
-        landed, fresh = _archive_batch(store, snap, todo[:MAX_BATCH], now)
-        if landed is None:
-            failures += 1
-            continue
-        result.missions += [_row(s) for s in landed.batch]
-        result.commits.append(landed.commit)
-        failures = 0
-        if len(todo) <= MAX_BATCH:
-            return result
-    raise Conflict(f"archive: lost the race {MAX_ATTEMPTS} times in a row (missions keep changing); try again")
+    if dry_run:
+        store.sync(SYNC)
+        result.missions = [_row(s) for s in eligible(store.all()[0], now, older_than)]
+        return result
+    pushes = store.pushes
+    more = True
+    while more:
+        batch: list[State] = []
+
+        def plan(reread: bool) -> list[g.RefUpdate] | None:
+            nonlocal batch, more
+            if not reread:
+                store.sync(SYNC)
+            snap = snapshot(store, with_tree=True)
+            todo = eligible(store.all()[0], now, older_than)
+            batch, more = todo[:MAX_BATCH], len(todo) > MAX_BATCH
+            if not batch:
+                return None
+            return _updates(snap.tip, _build(store, snap, batch, now), batch)
+
+        pushed = store.swap("archive", plan, refspecs=SYNC, race=" (missions keep changing)")
+        if pushed is None:
+            break
+        result.missions += [_row(s) for s in batch]
+        result.commits.append(pushed[0].new or "")
+    result.pushes = store.pushes - pushes
+    return result
 
 
-def _archive_batch(store: Store, snap: Snapshot, batch: list[State], now: datetime
-                   ) -> tuple[_Attempt | None, bool]:
-    """Build and push one archive commit: (the attempt when it landed, whether the refs were just fetched)."""
-    attempt = _Attempt(_build(store, snap, batch, now), snap.tip, tuple(batch))
-    outcome = _push(store, attempt)
-    if _accepted(outcome, attempt):
-        # The mission refs stay in the local mirror until the next fetch prunes them, as in every clone.
-        g.update_ref(store.git, ARCHIVE_REF, attempt.commit, attempt.expected)
-        return attempt, False
-    return (attempt if _landed(store, attempt, outcome) else None), True
+def _updates(tip: str | None, commit: str, batch: list[State]) -> list[g.RefUpdate]:
+    """The archive ref moved to the new commit, and every archived mission ref deleted, each leased on the value
+    the commit was built from: the remote applies all of them or none."""
+    return [g.RefUpdate(ARCHIVE_REF, commit, tip)] + [g.RefUpdate(mission_ref(s.mission_id), None, s.commit)
+                                                      for s in batch]
 
 
 def _build(store: Store, snap: Snapshot, batch: list[State], now: datetime) -> str:
@@ -262,38 +245,3 @@ def _message(count: int, instance: str) -> str:
     what = f"{count} mission{'' if count == 1 else 's'}"
     # The ids stay out of the message: index.json lists them, and a long list makes no header.
     return MissionMessage("archive", what, "archive", "", {"Instance": instance, "Count": str(count)}).render()
-
-
-def _push(store: Store, attempt: _Attempt) -> g.PushOutcome | None:
-    """One atomic push: the archive ref and the deletion of every archived mission ref, each compare-and-swap.
-    None when the push timed out (its outcome is unknown)."""
-    try:
-        return g.push_cas(store.git, store.repo.require_remote(), _updates(attempt), timeout=store.repo.timeout,
-                          atomic=True)
-    except g.GitTimeout:
-        return None
-
-
-def _updates(attempt: _Attempt) -> list[g.RefUpdate]:
-    updates = [g.RefUpdate(ARCHIVE_REF, attempt.commit, attempt.expected)]
-    return updates + [g.RefUpdate(mission_ref(s.mission_id), None, s.commit) for s in attempt.batch]
-
-
-def _accepted(outcome: g.PushOutcome | None, attempt: _Attempt) -> bool:
-    return outcome is not None and all(outcome.accepted(u.ref) for u in _updates(attempt))
-
-
-def _landed(store: Store, attempt: _Attempt, outcome: g.PushOutcome | None) -> bool:
-    """After a push without a clear yes: fetch and look. Our commit on the archive ref: it landed. Nothing
-    changed at all: the remote refused for another reason (hook, permissions, no atomic pushes). Else: a race."""
-    fetch(store, missions=True)
-    snap = snapshot(store)
-    if snap.tip == attempt.commit:
-        return True
-    tips = dict(store.ids())
-    unchanged = snap.tip == attempt.expected and all(tips.get(s.mission_id) == s.commit for s in attempt.batch)
-    if unchanged and outcome is not None:
-        said = "; ".join(outcome.remote_messages)
-        raise RemoteError(f"archive: remote {store.repo.remote!r} refused the atomic push: {said}")
-    return False
-
