@@ -7,8 +7,7 @@ import pytest
 
 from gitclaim.core import transitions as claims
 from gitclaim.errors import GitclaimError
-from gitclaim.missions import agents
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import agents, setup
 from gitclaim.missions.workspace import open_store
 from tests.helpers import git, run_gitclaim
 
@@ -19,7 +18,7 @@ AFTER = "\n\n## Notes\n\nKeep this.   \n"
 def fast_clone(make_clone, name: str):
     """A clone initialised in-process: the CLI runs where it is the subject of the test."""
     path = make_clone(name, init=False)
-    lifecycle.init_clone(open_store(path), "origin")
+    setup.init_clone(open_store(path), "origin")
     return path
 
 

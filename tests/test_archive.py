@@ -8,8 +8,7 @@ from pathlib import Path
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
-from gitclaim.missions import archive
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import archive, setup
 from gitclaim.missions.workspace import open_store
 from tests.helpers import git, remote_refs, run_gitclaim
 
@@ -20,7 +19,7 @@ ARCHIVE = "refs/gitclaim/archive"
 def fast_clone(make_clone, name: str) -> Path:
     """A clone initialised in-process: the CLI runs where it is the subject of the test, start-up costs add up."""
     path = make_clone(name, init=False)
-    lifecycle.init_clone(open_store(path), "origin")
+    setup.init_clone(open_store(path), "origin")
     return path
 
 def setup_missions(clone: Path, finished: dict[str, str], open_: dict[str, str]) -> dict[str, str]:

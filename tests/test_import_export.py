@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from gitclaim.core import transitions as claims
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import setup
 from gitclaim.missions.workspace import open_store
 from tests.helpers import git, remote_mission, remote_refs, run_gitclaim
 
@@ -58,7 +58,7 @@ created: 2025-11-02
 def fast_clone(make_clone, name: str) -> Path:
     """A clone initialised in-process: the CLI runs where it is the subject of the test, start-up costs add up."""
     path = make_clone(name, init=False)
-    lifecycle.init_clone(open_store(path), "origin")
+    setup.init_clone(open_store(path), "origin")
     return path
 
 def seed1_tree(root: Path) -> Path:

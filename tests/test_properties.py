@@ -25,7 +25,7 @@ from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import MAX_ID_LENGTH, check_id, id_problem
 from gitclaim.errors import CorruptMission, GitclaimError, InvalidInput, PolicyViolation
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import views
 from gitclaim.missions.workspace import open_store
 from tests.faultproxy import Run, Zygote, run_forked
 from tests.helpers import git, remote_refs
@@ -268,7 +268,7 @@ def test_log_text_is_recorded_or_refused(held: Held, text: str) -> None:
     assert_body_recorded(held, out.state.commit, text.strip("\n"))  # the message as given, blank lines aside
     events = execlog.history(held.store, out.state)
     assert execlog.render(events)
-    assert lifecycle.show_mission(held.store, mission_id).state.commit == out.state.commit
+    assert views.show_mission(held.store, mission_id).state.commit == out.state.commit
 
 
 @given(unicode_text)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from gitclaim.core import transitions as claims
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import setup
 from gitclaim.missions.workspace import open_store
 from gitclaim.ops.audit import audit
 from tests.helpers import git
@@ -140,7 +140,7 @@ def make_clones(url: str, root: Path, count: int) -> list[Path]:
         path = root / f"agent{i}"
         res = git(root, "clone", "-q", url, str(path), check=False)
         assert res.returncode == 0, res.stderr
-        lifecycle.init_clone(open_store(path), "origin")
+        setup.init_clone(open_store(path), "origin")
         clones.append(path)
     return clones
 

@@ -16,7 +16,7 @@ from gitclaim.core import execlog
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import create, setup, views
 from gitclaim.missions.workspace import open_store
 
 JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
@@ -34,7 +34,7 @@ def init(
 ) -> None:
     """Configure this clone: fetch refspec for refs/missions/*, instance id, first fetch. Safe to run twice."""
     store = open_store()
-    report = lifecycle.init_clone(store, remote, hooks=hooks, agents_file=agents)
+    report = setup.init_clone(store, remote, hooks=hooks, agents_file=agents)
     for text in report:
         line(text)
 
@@ -55,7 +55,7 @@ def new(
     """Publish a new QUEUED mission (exit 3 if the id exists)."""
     check_id(mission_id)
     store = open_store()
-    out = lifecycle.new_mission(
+    out = create.new_mission(
         store, mission_id, title=title, priority=priority, body_file=body_file, requires=tuple(requires),
         from_dir=from_dir, profile=profile,
     )
@@ -74,7 +74,7 @@ def list_cmd(
 ) -> None:
     """List missions (one fetch, then one for-each-ref and one cat-file for all of them)."""
     store = open_store()
-    result = lifecycle.list_missions(store, status=status, stale_only=stale, archived=archived)
+    result = views.list_missions(store, status=status, stale_only=stale, archived=archived)
     for err in result.broken:
         warn(str(err))
     if json_out:
@@ -106,9 +106,9 @@ def show(
     check_id(mission_id)
     store = open_store()
     if file is not None:
-        sys.stdout.write(lifecycle.read_file(store, mission_id, file).decode("utf-8", "replace"))
+        sys.stdout.write(views.read_file(store, mission_id, file).decode("utf-8", "replace"))
         return
-    view = lifecycle.show_mission(store, mission_id)
+    view = views.show_mission(store, mission_id)
     if json_out:
         emit_json(view.to_json())
         return
@@ -152,7 +152,7 @@ def claim(
     store = open_store()
     actor = claims.actor_for(store, as_text)
     out = claims.claim(store, actor, mission_id, steal=steal, force=force, reason=reason)
-    lifecycle.after_change(store, out)
+    views.after_change(store, out)
     if json_out:
         emit_json(_claim_json(out, mission_id))
     elif out.changed:
@@ -244,7 +244,7 @@ def _holder_write(op, mission_id: str, verb: str, json_out: bool) -> None:
     store = open_store()
     actor = claims.actor_for(store)
     out = op(store, actor)
-    lifecycle.after_change(store, out)
+    views.after_change(store, out)
     if json_out:
         emit_json(_claim_json(out, mission_id))
     else:

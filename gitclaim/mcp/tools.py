@@ -37,7 +37,7 @@ from gitclaim.mcp.schemas import (
     StartedTask,
     Totals,
 )
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import views
 from gitclaim.missions import workspace as service
 from gitclaim.workflows import tasks
 
@@ -91,7 +91,7 @@ def _call(repo_path: str | None, op: Callable[[Store], BaseModel]) -> CallToolRe
 
 
 def _changed(store: Store, out: Outcome, model: type[MissionChange] = MissionChange, **more: Any) -> Any:
-    lifecycle.after_change(store, out)  # keeps the opt-in CLAUDE.md/AGENTS.md section in step, like the CLI
+    views.after_change(store, out)  # keeps the opt-in CLAUDE.md/AGENTS.md section in step, like the CLI
     return model(**out.state.mission.to_json(), changed=out.changed, commit=out.state.commit, **more)
 
 
@@ -110,7 +110,7 @@ def start_mission(
     def op(store: Store) -> StartedMission:
         out = tasks.start_mission(store, claims.actor_for(store, session), name, objective, profile,
                                   mission_id=mission_id)
-        lifecycle.after_change(store, out)
+        views.after_change(store, out)
         mis = out.state.mission
         files = sorted(tasks.workflow.render_profile(profile, mis.mission_id, mis.title))  # what was written
         return StartedMission(mission_id=mis.mission_id, title=mis.title, profile=profile, status=mis.status,
@@ -284,7 +284,7 @@ def list_missions(
 ) -> Annotated[CallToolResult, MissionList]:
     """List missions, most actionable first."""
     def op(store: Store) -> MissionList:
-        got = lifecycle.list_missions(store, status=status, stale_only=stale, fetch=fetch)
+        got = views.list_missions(store, status=status, stale_only=stale, fetch=fetch)
         return MissionList(missions=[MissionRow(**row) for row in got.rows], broken=[str(e) for e in got.broken])
 
     return _call(repo_path, op)
@@ -299,9 +299,9 @@ def show_mission(
     """A mission's fields, body, files and history (every commit on its ref, oldest first); with `file`, that
     file's text too (the mission's files live on its ref, not in the working tree)."""
     def op(store: Store) -> MissionView:
-        view = MissionView(**lifecycle.show_mission(store, mission_id).to_json())
+        view = MissionView(**views.show_mission(store, mission_id).to_json())
         if file is not None:
-            view.file_text = lifecycle.read_file(store, mission_id, file).decode("utf-8", "replace")
+            view.file_text = views.read_file(store, mission_id, file).decode("utf-8", "replace")
         return view
 
     return _call(repo_path, op)

@@ -15,8 +15,7 @@ from gitclaim.core import transitions as claims
 from gitclaim.core.git import CatFile
 from gitclaim.core.store import Store
 from gitclaim.errors import NothingReady
-from gitclaim.missions import ready
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import ready, views
 
 LOG_TAIL = 5
 READY_SHOWN = 10
@@ -46,7 +45,7 @@ def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartRep
     held = [s for s in states if s.mission.status in m.HELD]
     with CatFile(store.git) as cat:
         for st in held:
-            row = lifecycle.row(st.mission, now, claims.is_stale(st.mission, now, ttl))
+            row = views.row(st.mission, now, claims.is_stale(st.mission, now, ttl))
             if st.mission.claim_instance == actor.instance:
                 tail = execlog.history(store, st, limit=LOG_TAIL, cat=cat)
                 row["log_tail"] = [f"{e.when.strftime('%Y-%m-%d %H:%M')} - {execlog.describe(e)}"
@@ -54,7 +53,7 @@ def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartRep
                 report.mine.append(row)
             else:
                 report.others.append(row)
-    report.ready = [lifecycle.row(s.mission, now, False) for s in candidates[:READY_SHOWN]]
+    report.ready = [views.row(s.mission, now, False) for s in candidates[:READY_SHOWN]]
     report.ready_total = len(candidates)
     if claim:
         _claim_top(store, actor, report)
@@ -71,7 +70,7 @@ def _claim_top(store: Store, actor: claims.Actor, report: StartReport) -> None:
     except NothingReady as err:
         report.note = str(err)
         return
-    lifecycle.after_change(store, got.outcome)
+    views.after_change(store, got.outcome)
     report.claimed = got.outcome.state.mission.to_json()
 
 

@@ -74,7 +74,7 @@ def _setup(base: Path, agents: int, env: dict[str, str]) -> tuple[Path, list[Pat
 def _publish(clones: list[Path], env: dict[str, str]) -> None:
     """init every clone and publish the missions, in this process through the library (the same code the CLI
     runs), under the demo's own git configuration."""
-    from gitclaim.missions import views as lifecycle
+    from gitclaim.missions import create, setup
     from gitclaim.missions.workspace import open_store
 
     saved = dict(os.environ)
@@ -82,10 +82,10 @@ def _publish(clones: list[Path], env: dict[str, str]) -> None:
     os.environ.update(env)
     try:
         for clone in clones:
-            lifecycle.init_clone(open_store(clone), "origin")
+            setup.init_clone(open_store(clone), "origin")
         store = open_store(clones[0])
         for mission_id, title, prio in [*MISSIONS, (RACE_MISSION, "Hot fix for payments", 0)]:
-            lifecycle.new_mission(store, mission_id, title=title, priority=prio, as_text="publisher")
+            create.new_mission(store, mission_id, title=title, priority=prio, as_text="publisher")
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -44,7 +44,7 @@ from gitclaim.core.message import MissionMessage
 from gitclaim.core.refs import check_id, id_problem
 from gitclaim.core.store import Change, Outcome, State, Store
 from gitclaim.errors import ERROR, Conflict, CorruptMission, GitclaimError, InvalidInput, NotFound
-from gitclaim.missions import views as lifecycle
+from gitclaim.missions import views
 from gitclaim.workflows import workflow
 
 RUNNING = "running"
@@ -700,7 +700,7 @@ def get_context(store: Store, mission_id: str, include: list[str] | set[str] | N
     parts = context_parts(include)
     if phase is not None:
         check_phase_number(phase)
-    state, archived = lifecycle.find(store, mission_id)
+    state, archived = views.find(store, mission_id)
     replay = Replay.of(execlog.history(store, state))
     mis = state.mission
     out: dict[str, Any] = {
@@ -749,5 +749,5 @@ def validate_target(open_store: Callable[[], Store], target: str) -> tuple[str, 
     if id_problem(target):
         raise InvalidInput(f"{target!r} is neither a directory nor a valid mission id")
     store = open_store()
-    state, _ = lifecycle.find(store, target)
+    state, _ = views.find(store, target)
     return f"mission {target}", workflow.validate_mission_files(mission_files(store, state.commit))

@@ -1,0 +1,73 @@
+"""`gitclaim new`: a mission created from flags, a body file, a directory or a workflow profile.
+
+Library code: returns the outcome, raises GitclaimError, never prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gitclaim.core import mission as m
+from gitclaim.core import transitions as claims
+from gitclaim.core.refs import check_id
+from gitclaim.core.store import Outcome, Store
+from gitclaim.errors import InvalidInput
+
+
+def new_mission(store: Store, mission_id: str, *, title: str | None, priority: str | int | None = None,
+                body_file: Path | None = None, requires: tuple[str, ...] = (), from_dir: Path | None = None,
+                profile: str | None = None, as_text: str | None = None) -> Outcome:
+    check_id(mission_id)
+    for req in requires:
+        check_id(req)
+    if from_dir is not None and profile is not None:
+        raise InvalidInput("use either --from DIR or --profile P, not both")
+    files: dict[str, bytes] = {}
+    body = ""
+    extra: dict = {}
+    if from_dir is not None or profile is not None:
+        files = _mission_files(mission_id, title, from_dir, profile)
+        base = m.parse(files.pop(m.FILENAME), mission_id, require_format=False) if m.FILENAME in files else None
+        if base is not None:
+            title = title or base.title
+            body = base.body
+            priority = priority if priority is not None else base.priority
+            requires = requires or base.requires
+            extra = dict(base.extra)  # keep what the directory's mission.md carries (profile, ...)
+    if body_file is not None:
+        body = _read_body(body_file)
+    if not title:
+        raise InvalidInput("a mission needs a title (--title TEXT)")
+    prio = m.parse_priority(priority) if priority is not None else m.DEFAULT_PRIORITY
+    actor = claims.actor_for(store, as_text)
+    return claims.create(store, actor, mission_id, title, priority=prio, body=body, requires=requires,
+                         files=files or None, extra=extra)
+
+
+def _mission_files(mission_id: str, title: str | None, from_dir: Path | None, profile: str | None
+                   ) -> dict[str, bytes]:
+    from gitclaim.workflows import workflow
+
+    if profile is not None:
+        files = workflow.render_profile(profile, mission_id, title or mission_id)
+    else:
+        assert from_dir is not None
+        files = workflow.read_mission_dir(from_dir)
+    problems = workflow.validate_mission_files(files)
+    if problems:
+        first = problems[0]
+        raise InvalidInput(f"mission {mission_id}: workflow does not validate ({len(problems)} problems; first: "
+                           f"phase {first.phase}: {first.rule}: {first.message}); see gitclaim validate")
+    return files
+
+
+def _read_body(path: Path) -> str:
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read body file {path}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"body file {path} is not UTF-8 text") from None

@@ -1,0 +1,46 @@
+"""`gitclaim init`: configure a clone for gitclaim (fetch refspec, remote, instance id, hooks, agents file).
+
+Library code: returns what it did as lines, raises GitclaimError, never prints. Every step checks first, so
+running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from gitclaim.core import git as g
+from gitclaim.core.repo import MISSIONS_REFSPEC
+from gitclaim.core.store import Store
+from gitclaim.errors import NotFound
+
+
+def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: str | None = None) -> list[str]:
+    """Configure the clone; every step checks first, so running it twice changes nothing."""
+    repo = store.repo
+    if repo.get(f"remote.{remote}.url") is None:
+        raise NotFound(f"no remote named {remote!r} in this clone (add it with: git remote add {remote} URL)")
+    report = []
+    if MISSIONS_REFSPEC not in repo.get_all(f"remote.{remote}.fetch"):
+        g.config_set(repo.git, f"remote.{remote}.fetch", MISSIONS_REFSPEC, add=True)
+        report.append(f"added fetch refspec {MISSIONS_REFSPEC} to remote {remote!r}")
+    if repo.get("gitclaim.remote") != remote:
+        g.config_set(repo.git, "gitclaim.remote", remote)
+        repo.config["gitclaim.remote"] = [remote]
+    had_instance = bool(repo.instance(create=False))
+    instance = repo.instance()
+    report.append(f"instance id {instance}" + (" (kept)" if had_instance else " (new)"))
+    store.sync()
+    report.append(f"{len(store.ids())} missions on {remote}")
+    report += _init_hooks(store, hooks)
+    if agents_file:
+        from gitclaim.missions import agents
+
+        report += agents.enable(store, agents_file)
+    return report
+
+
+def _init_hooks(store: Store, install: bool) -> list[str]:
+    from gitclaim.hooks import install as hooks_install
+
+    if not install:
+        return ["commit-msg policy hook not installed (run: gitclaim hooks install, or gitclaim init --hooks)"]
+    result = hooks_install.install_commit_msg_hook(store.git)
+    return [str(getattr(result, "message", result))]
