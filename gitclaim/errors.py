@@ -14,6 +14,7 @@ NOT_FOUND = 4
 NOTHING_READY = 5
 REMOTE = 6
 POLICY = 7
+TIMED_OUT = 8
 
 
 class GitclaimError(Exception):
@@ -52,6 +53,12 @@ class PolicyViolation(GitclaimError):
     """A commit message (or text bound for one) breaks the repository's commit policy."""
 
     exit_code = POLICY
+
+
+class TimedOut(GitclaimError):
+    """`watch --timeout`: the condition did not hold in time (nothing is wrong, nothing was written)."""
+
+    exit_code = TIMED_OUT
 
 
 class NotARepository(GitclaimError):

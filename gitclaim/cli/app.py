@@ -38,6 +38,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
     "guard": "guard_cmds",
     "doctor": "doctor_cmd",
+    **dict.fromkeys(["board", "watch"], "board_cmds"),
 }
 
 

@@ -1,6 +1,7 @@
 """Imports every command module so that each registers its commands on the app."""
 
 from gitclaim.cli import (
+    board_cmds,  # noqa: F401
     commits,  # noqa: F401
     doctor_cmd,  # noqa: F401
     guard_cmds,  # noqa: F401

@@ -15,7 +15,7 @@ from typing import Any
 
 from gitclaim.core import message as msg
 from gitclaim.core import mission as m
-from gitclaim.core.git import CatFile
+from gitclaim.core.git import CatFile, Commit
 from gitclaim.core.store import State, Store
 
 
@@ -53,6 +53,11 @@ def history(store: Store, state: State, *, limit: int | None = None, cat: CatFil
             break
     events.reverse()
     return events
+
+
+def event_of(commit: Commit, mission: m.Mission | None) -> Event:
+    """The event one commit of a mission's history records (`mission`: what that commit holds)."""
+    return _event(commit.oid, commit.committer_time, commit.message, mission)
 
 
 def _event(oid: str, stamp: int, message: str, mission: m.Mission | None) -> Event:

@@ -298,6 +298,32 @@ def var_ident(git: Git, which: str) -> tuple[str, str] | None:
     return name, email
 
 
+# One record per commit: fields split by the unit separator, records by NUL (`-z`); the message comes last so a
+# separator inside it cannot shift the other fields.
+_LOG_FORMAT = "%H%x1f%T%x1f%P%x1f%an <%ae>%x1f%at%x1f%ct%x1f%B"
+
+
+def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ()) -> list[Commit]:
+    """Every commit on the first-parent chains of `tips`, stopping at commits reachable from `exclude`: one
+    `git log` process for any number of chains (revisions go in on stdin, so the argument list stays short)."""
+    if not tips:
+        return []
+    revs = [*tips, *(f"^{oid}" for oid in exclude)]
+    if any("\n" in rev or rev.startswith("-") for rev in revs):
+        raise ValueError("revision with a newline or a leading dash")
+    res = git.run(["-c", "log.showSignature=false", "log", "--first-parent", "--no-decorate", "--no-color",
+                   "-z", f"--format={_LOG_FORMAT}", "--stdin"], input=("\n".join(revs) + "\n").encode())
+    commits = []
+    for record in res.stdout.split(b"\0"):
+        fields = record.decode("utf-8", "replace").split("\x1f", 6)
+        if len(fields) != 7:
+            continue
+        oid, tree, parents, author, atime, ctime, message = fields
+        commits.append(Commit(oid, tree, tuple(parents.split()), author, int(atime or 0), int(ctime or 0),
+                              message))
+    return commits
+
+
 def write_blob(git: Git, data: bytes) -> str:
     return git.run(["hash-object", "-w", "--no-filters", "--stdin"], input=data).text().strip()
 

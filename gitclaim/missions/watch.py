@@ -1,0 +1,213 @@
+"""`watch`: fetch at an interval and report each change to the missions as an event, until a condition holds.
+
+Events come from the missions' histories, not from comparing two snapshots' states: every commit that landed
+between two fetches is one event, so a claim that was released again before the next fetch is still reported
+(two events). A poll with no change costs one no-op fetch and one for-each-ref; a change adds one `git log` and
+one `cat-file --batch` for all the changed missions together.
+
+Conditions (`until`):
+  changed   any event on a watched mission
+  claimed   a watched mission is claimed or taken over
+  released  a watched mission stops being held (release, done, fail)
+  done      every named mission is DONE (without ids: any mission becomes DONE); already true at start counts
+  ready     one of the named missions (without ids: any mission) is ready to claim; already true at start counts
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gitclaim.core import mission as m
+from gitclaim.core import timeutil
+from gitclaim.core.refs import check_id
+from gitclaim.core.repo import Repo
+from gitclaim.core.store import Store
+from gitclaim.errors import InvalidInput, NotFound, TimedOut
+from gitclaim.missions import histories, ready
+
+CONDITIONS = ("changed", "claimed", "released", "done", "ready")
+DEFAULT_INTERVAL = 5.0
+BACKOFF = 1.5  # each quiet poll waits this much longer ...
+MAX_BACKOFF = 4.0  # ... up to this many times the interval; any change goes back to the interval
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    mission_id: str
+    action: str  # the commit's Gitclaim-Action; "removed" when the ref went away (archived or deleted)
+    status_before: str | None
+    status_after: str | None
+    session: str | None
+    user: str | None
+    instance: str | None
+    epoch: int | None
+    commit: str | None
+    time: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        holder = ({"session": self.session, "user": self.user, "instance": self.instance}
+                  if self.instance else None)
+        return {
+            "mission_id": self.mission_id, "action": self.action, "status_before": self.status_before,
+            "status_after": self.status_after, "holder": holder, "epoch": self.epoch, "commit": self.commit,
+            "time": timeutil.format_ts(self.time),
+        }
+
+    def describe(self) -> str:
+        moved = f"{self.status_before or '-'} -> {self.status_after or '-'}"
+        who = f' holder "{self.session}" ({self.user}, instance {self.instance})' if self.instance else ""
+        commit = f" {self.commit[:12]}" if self.commit else ""
+        return f"{timeutil.format_ts(self.time)} {self.mission_id} {self.action} {moved}{who}{commit}"
+
+
+def interval_setting(repo: Repo, given: str | None = None) -> float:
+    """--interval, else $GITCLAIM_WATCH_INTERVAL, else git config gitclaim.watchInterval, else 5 s."""
+    return duration_setting(repo, given, "GITCLAIM_WATCH_INTERVAL", "gitclaim.watchInterval", DEFAULT_INTERVAL)
+
+
+def duration_setting(repo: Repo, given: str | None, env: str, key: str, default: float) -> float:
+    raw = given or os.environ.get(env) or repo.get(key)
+    if not raw:
+        return default
+    seconds = timeutil.parse_duration(raw).total_seconds()
+    if seconds <= 0:
+        raise InvalidInput(f"{key} must be at least 1s, got {raw!r}")
+    return seconds
+
+
+class Watcher:
+    """Iterate over `events()`; it ends when the condition holds (then `reason` says why) and raises TimedOut
+    when `timeout` seconds pass first."""
+
+    def __init__(self, store: Store, ids: Sequence[str], until: str = "changed", *, interval: float,
+                 timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if until not in CONDITIONS:
+            raise InvalidInput(f"unknown condition {until!r}: use one of {', '.join(CONDITIONS)}")
+        for mission_id in ids:
+            check_id(mission_id)
+        self.store, self.ids, self.until = store, tuple(dict.fromkeys(ids)), until
+        self.interval, self.timeout = interval, timeout
+        self._sleep, self._clock = sleep, clock
+        self.reason = ""
+        self.polls = 0
+        self._tips: dict[str, str] = {}
+        self._status: dict[str, str] = {}
+        self._archived_done: set[str] = set()
+
+    def events(self) -> Iterator[WatchEvent]:
+        started = self._clock()
+        self._poll_tips()
+        self._check_ids()
+        if self._holds([], anything=True):
+            return
+        wait = self.interval
+        while True:
+            if self.timeout is not None:
+                left = self.timeout - (self._clock() - started)
+                if left <= 0:
+                    took = timeutil.format_duration(timedelta(seconds=self.timeout))
+                    raise TimedOut(f"timed out after {took} waiting for {self._what()}")
+                wait = min(wait, left)
+            self._sleep(wait)
+            every = self._poll()
+            found = [ev for ev in every if not self.ids or ev.mission_id in self.ids]
+            yield from found
+            if self._holds(found, anything=bool(every)):
+                return
+            wait = self.interval if every else min(wait * BACKOFF, self.interval * MAX_BACKOFF)
+
+    # ---- reading ------------------------------------------------------------------------------------------
+    def _poll_tips(self) -> dict[str, str]:
+        self.store.sync()
+        self.polls += 1
+        before = self._tips
+        self._tips = dict(self.store.ids())
+        if not before:  # the first read: the current states, for status_before and the start conditions
+            states, _ = self.store.all()
+            self._status = {s.mission_id: s.mission.status for s in states}
+        return before
+
+    def _poll(self) -> list[WatchEvent]:
+        before = self._tips
+        self._poll_tips()
+        changed = {mid: tip for mid, tip in self._tips.items() if before.get(mid) != tip}
+        since = {mid: before[mid] for mid in changed if mid in before}
+        found: list[WatchEvent] = []
+        for chain in histories.read_chains(self.store, changed, since):
+            status = self._status.get(chain.mission_id) if chain.mission_id in before else None
+            for step in chain.steps:
+                found.append(_event(chain.mission_id, step, status))
+                status = step.mission.status if step.mission else status
+            if status is not None:
+                self._status[chain.mission_id] = status
+        now = timeutil.now()
+        for mid in sorted(set(before) - set(self._tips)):
+            found.append(WatchEvent(mid, "removed", self._status.pop(mid, None), None, None, None, None, None, None,
+                                    now))
+        found.sort(key=lambda ev: ev.time)  # stable: each mission's own events keep their order
+        return found
+
+    def _check_ids(self) -> None:
+        missing = [mid for mid in self.ids if mid not in self._tips]
+        if not missing:
+            return
+        from gitclaim.missions import archive
+
+        index = archive.archived_index(self.store)
+        unknown = [mid for mid in missing if mid not in index]
+        if unknown:
+            raise NotFound(f"no mission {unknown[0]!r} on remote {self.store.repo.remote!r} (live or archived)")
+        self._archived_done = {mid for mid in missing if index[mid].status == m.DONE}
+
+    # ---- the condition ------------------------------------------------------------------------------------
+    def _holds(self, found: list[WatchEvent], *, anything: bool) -> bool:
+        """Whether the condition holds after `found` (the watched missions' events); `anything`: some mission
+        changed (readiness of a watched mission also moves with its requirements)."""
+        if self.until == "changed" and found:
+            self.reason = f"{found[-1].mission_id} changed"
+        elif self.until == "claimed":
+            hit = next((ev for ev in found if ev.action in ("claim", "takeover")), None)
+            self.reason = f"{hit.mission_id} was claimed" if hit else ""
+        elif self.until == "released":
+            hit = next((ev for ev in found if ev.status_before in m.HELD and ev.status_after not in m.HELD), None)
+            self.reason = f"{hit.mission_id} was released ({hit.action})" if hit else ""
+        elif self.until == "done":
+            self.reason = self._done(found)
+        elif self.until == "ready" and anything:
+            self.reason = self._ready()
+        return bool(self.reason)
+
+    def _done(self, found: list[WatchEvent]) -> str:
+        if not self.ids:
+            hit = next((ev for ev in found if ev.status_after == m.DONE and ev.status_before != m.DONE), None)
+            return f"{hit.mission_id} is DONE" if hit else ""
+        done = self._archived_done | {mid for mid, st in self._status.items() if st == m.DONE}
+        return f"{', '.join(self.ids)} DONE" if all(mid in done for mid in self.ids) else ""
+
+    def _ready(self) -> str:
+        _, candidates, _ = ready.ready_now(self.store)
+        wanted = [s.mission_id for s in candidates if not self.ids or s.mission_id in self.ids]
+        return f"{wanted[0]} is ready to claim" if wanted else ""
+
+    def _what(self) -> str:
+        which = ", ".join(self.ids) if self.ids else "any mission"
+        return {"changed": f"a change to {which}", "claimed": f"a claim of {which}",
+                "released": f"a release of {which}", "done": f"{which} to be DONE",
+                "ready": f"{which} to be ready"}[self.until]
+
+
+def _event(mission_id: str, step: histories.Step, before: str | None) -> WatchEvent:
+    mis = step.mission
+    held = mis is not None and mis.held
+    return WatchEvent(
+        mission_id, step.event.action, before, mis.status if mis else None,
+        mis.claimed_by if held and mis else None, mis.claim_user if held and mis else None,
+        mis.claim_instance if held and mis else None, mis.claim_epoch if mis else None, step.commit.oid,
+        datetime.fromtimestamp(step.commit.committer_time, UTC),
+    )
