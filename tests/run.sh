@@ -27,7 +27,8 @@ if [ ! -e "$POLICY" ]; then
   trap '$SUDO rm -f "$POLICY"' EXIT
 fi
 
-PACKAGES=(git openssh-server openssh-client lighttpd)
+# chromium: the board's page is checked in a real headless browser (tests/browser.py).
+PACKAGES=(git openssh-server openssh-client lighttpd chromium)
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
   PACKAGES+=(python3 python3-pip python3-venv)
 fi

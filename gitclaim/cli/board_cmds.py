@@ -134,6 +134,9 @@ def watch(
     store = open_store()
     watcher = watch_mod.Watcher(store, ids or [], until, interval=watch_mod.interval_setting(store.repo, interval),
                                 timeout=wait)
+    if not watcher.start() and not json_out:
+        line(watcher.describe())
+        sys.stdout.flush()
     for event in watcher.events():
         line(json.dumps(event.to_json(), ensure_ascii=False) if json_out else event.describe())
         sys.stdout.flush()

@@ -96,16 +96,29 @@ class Watcher:
         self._sleep, self._clock = sleep, clock
         self.reason = ""
         self.polls = 0
+        self._started: float | None = None
         self._tips: dict[str, str] = {}
         self._status: dict[str, str] = {}
         self._archived_done: set[str] = set()
 
-    def events(self) -> Iterator[WatchEvent]:
-        started = self._clock()
+    def start(self) -> bool:
+        """The first read: what later events are measured against. True when the condition holds already."""
+        self._started = self._clock()
         self._poll_tips()
         self._check_ids()
-        if self._holds([], anything=True):
+        return self._holds([], anything=True)
+
+    def describe(self) -> str:
+        every = timeutil.format_duration(timedelta(seconds=self.interval))
+        count = f"{len(self._tips)} mission{'' if len(self._tips) == 1 else 's'}"
+        return f"watching {self._what()} ({count}, a fetch every {every} or more)"
+
+    def events(self) -> Iterator[WatchEvent]:
+        if self._started is None and self.start():
             return
+        if self.reason:
+            return
+        started = self._started or self._clock()
         wait = self.interval
         while True:
             if self.timeout is not None:
