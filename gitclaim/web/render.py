@@ -14,7 +14,7 @@ from typing import Any
 
 from gitclaim.core import timeutil
 from gitclaim.missions.board import COLUMNS, Board
-from gitclaim.missions.timeline import Timeline
+from gitclaim.missions.timeline import Holding, Timeline
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -22,6 +22,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 WIDTH = 1200
 LABEL = 240  # the lane labels' column
 LANE = 28
+ROW = 24  # each further row of a lane whose agent held several missions at once
 AXIS = 24  # room for the time ticks above the lanes
 TICKS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)  # tick steps, seconds
 
@@ -44,7 +45,7 @@ class Picture:
     width: int
     height: int
     label_width: int
-    lanes: list[tuple[float, str]] = field(default_factory=list)  # (y, label)
+    lanes: list[tuple[float, float, str]] = field(default_factory=list)  # (y, height, label)
     bars: list[Bar] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, day)
 
@@ -57,7 +58,9 @@ def picture(tl: Timeline) -> Picture:
     def x(when: datetime) -> float:
         return LABEL + max(0.0, min(1.0, (when - tl.start).total_seconds() / span)) * plot
 
-    pic = Picture(WIDTH, AXIS + LANE * max(len(tl.lanes), 1) + 8, LABEL)
+    rows = [_rows(lane.holdings, tl.end) for lane in tl.lanes]
+    height = AXIS + sum(LANE + ROW * (max(r.values(), default=0)) for r in rows) + 8
+    pic = Picture(WIDTH, max(height, AXIS + LANE + 8), LABEL)
     step = next((s for s in TICKS if span / s <= 12), TICKS[-1])
     stamp = (int(tl.start.timestamp()) // step + 1) * step
     while stamp <= tl.end.timestamp():
@@ -65,18 +68,34 @@ def picture(tl: Timeline) -> Picture:
         fmt = "%m-%d" if step >= 86400 else ("%H:%M" if span <= 86400 else "%m-%d %H:%M")
         pic.ticks.append((x(when), when.strftime(fmt)))
         stamp += step
-    for row, lane in enumerate(tl.lanes):
-        y = AXIS + row * LANE
-        pic.lanes.append((y, lane.label))
+    y = AXIS
+    for lane, row_of in zip(tl.lanes, rows, strict=True):
+        lane_height = LANE + ROW * max(row_of.values(), default=0)
+        pic.lanes.append((y, lane_height, lane.label))
         for h in lane.holdings:
             start, end = x(h.start), x(h.end or tl.end)
             until = timeutil.format_ts(h.end) if h.end else "now (held)"
             tip = (f"{h.mission_id}: {h.title}\n{h.session} ({h.user}, instance {h.instance}), epoch {h.epoch}\n"
                    f"{timeutil.format_ts(h.start)} to {until}" + (" (takeover)" if h.taken_over else "")
                    + (f", ended by {h.ended_by}" if h.ended_by else ""))
-            pic.bars.append(Bar(start, max(end - start, 2.0), y + 4, h.mission_id, h.mission_id, tip,
-                                h.end is None, h.taken_over, h.ended_by))
+            pic.bars.append(Bar(start, max(end - start, 2.0), y + 4 + ROW * row_of[id(h)], h.mission_id,
+                                h.mission_id, tip, h.end is None, h.taken_over, h.ended_by))
+        y += lane_height
     return pic
+
+
+def _rows(holdings: list[Holding], now: datetime) -> dict[int, int]:
+    """A sub-row for each holding so that holdings of one agent at the same time do not cover each other:
+    each goes to the first row free at its start (holdings come sorted by start)."""
+    ends: list[datetime] = []
+    row_of = {}
+    for h in holdings:
+        row = next((i for i, end in enumerate(ends) if end <= h.start), len(ends))
+        if row == len(ends):
+            ends.append(h.end or now)
+        ends[row] = h.end or now
+        row_of[id(h)] = row
+    return row_of
 
 
 def _environment() -> Any:
