@@ -22,16 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The test suite's support package: the isolated git environment, the seeded bare repository, the sshd.
+from tests.support.gitenv import isolate  # noqa: E402  (needs ROOT on sys.path first)
+from tests.support.servers import init_seeded_bare  # noqa: E402
+
 # The interpreter the suite runs under, resolved to the real binary (not a pyenv shim: see docs/performance.md).
 PYTHON = os.path.realpath(sys.executable)
 GITCLAIM = [PYTHON, "-m", "gitclaim"]
 GITCLAIM_TEXT = "python3 -m gitclaim"  # how commands are written in the report
-
-AUTHOR = {
-    "GIT_AUTHOR_NAME": "Bench User", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "Bench User", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Isolation
@@ -46,22 +44,8 @@ class Workspace:
         self.keep = keep
         self.home = self.root / "home"
         self.home.mkdir()
-        self.gitconfig = self.home / ".gitconfig"
-        self.gitconfig.write_text(
-            "[user]\n\tname = Bench User\n\temail = bench@example.invalid\n"
-            "[init]\n\tdefaultBranch = main\n"
-            "[protocol \"file\"]\n\tallow = always\n"
-            "[advice]\n\tdetachedHead = false\n"
-            "[gc]\n\tauto = 0\n"
-            "[maintenance]\n\tauto = false\n"
-        )
-        for key in list(os.environ):
-            if key.startswith(("GIT_", "GITCLAIM_")):
-                del os.environ[key]
-        os.environ.update(
-            HOME=str(self.home), XDG_CONFIG_HOME=str(self.home / ".config"), GIT_CONFIG_NOSYSTEM="1",
-            GIT_CONFIG_GLOBAL=str(self.gitconfig), GIT_TERMINAL_PROMPT="0", PYTHONPATH=str(ROOT),
-        )
+        self.gitconfig = isolate(self.home, os.environ.__setitem__, os.environ.__delitem__,
+                                 name="Bench User", email="bench@example.invalid")
         self._n = 0
 
     def path(self, name: str) -> Path:
@@ -177,14 +161,8 @@ def ms(seconds: float) -> str:
 
 
 def seeded_bare(path: Path) -> Path:
-    """A bare repository with one commit on main (README.md), built with plumbing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    git(path.parent, "init", "--bare", "-q", "--initial-branch=main", str(path))
-    blob = git(path, "hash-object", "-w", "--stdin", input="project\n")
-    tree = git(path, "mktree", input=f"100644 blob {blob}\tREADME.md\n")
-    commit = git(path, "commit-tree", tree, "-m", "chore: start project", env=AUTHOR)
-    git(path, "update-ref", "refs/heads/main", commit, "")
-    return path
+    """A bare repository with one commit on main (README.md), built with plumbing: the test suite's own."""
+    return init_seeded_bare(path)
 
 
 def clone(url: str, path: Path, *, init: bool = True) -> Path:

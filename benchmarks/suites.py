@@ -53,9 +53,9 @@ class Ctx:
 
     def sshd(self):
         if self._sshd is None:
-            from benchmarks.sshd import Sshd
+            from tests.support.servers import SshServer  # the test suite's sshd (key auth, 127.0.0.1 only)
 
-            self._sshd = Sshd(self.ws.root / "sshd").start()
+            self._sshd = SshServer(self.ws.root / "sshd").start()
         return self._sshd
 
     def close(self) -> None:
@@ -92,7 +92,7 @@ class Remote:
 def new_remote(ctx: Ctx, kind: str, name: str) -> Remote:
     if kind == "ssh":
         r = ctx.sshd().new_repo(name)
-        return Remote("ssh", r.url, r.bare, r.env)
+        return Remote("ssh", r.url, r.bare_path, dict(r.env))
     bare = c.seeded_bare(ctx.ws.path(name) / "remote.git")
     return Remote("file", bare.as_uri(), bare, {})
 
@@ -175,12 +175,13 @@ def claim_latency(ctx: Ctx) -> Section:
     sec.notes.append(f"`$LIB_CLAIM` is `{LIB_CLAIM}`: the same library call the CLI makes, without typer.")
     _claim_breakdown(ctx, sec, n)
     if ctx._sshd is not None:
-        sec.notes.append(f"ssh server: {ctx._sshd.describe()}; a new ssh connection per git command, as a user "
+        sec.notes.append(f"ssh server: {_describe_sshd()}; a new ssh connection per git command, as a user "
                          "without ControlMaster has.")
     return sec
 
 
-LIB_CLAIM = ("import sys; from gitclaim import service, claims; s = service.open_store(); "
+LIB_CLAIM = ("import sys; from gitclaim.missions import workspace as service; "
+             "from gitclaim.core import transitions as claims; s = service.open_store(); "
              "claims.claim(s, claims.actor_for(s, 'bench'), sys.argv[1])")
 
 PHASES = [
@@ -230,6 +231,12 @@ def breakdown_table(sec: Section, title: str, med: dict[str, float], flags: dict
         f"marks, every `Git.run` timed; medians per phase, so the parts need not add up exactly). pydantic was "
         f"{'imported' if flags.get('pydantic') else 'not imported'} (typer's parameter coercion imports it), yaml "
         f"{'imported' if flags.get('yaml') else 'not imported'}; {flags.get('git_runs')} `Git.run` calls.")
+
+
+def _describe_sshd() -> str:
+    ver = subprocess.run(["ssh", "-V"], capture_output=True, text=True)
+    return (f"OpenSSH sshd on 127.0.0.1, key auth ({(ver.stderr or ver.stdout).strip()}), "
+            "via tests.support.servers.SshServer")
 
 
 def _claim_breakdown(ctx: Ctx, sec: Section, n: int) -> None:

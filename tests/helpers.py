@@ -8,15 +8,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.gitenv import ROOT, git
+
+__all__ = ["GITCLAIM", "ROOT", "git", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
+
 GITCLAIM = [sys.executable, "-m", "gitclaim"]
-
-
-def git(cwd: Path, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Plain git, for setting up and inspecting repositories independently of gitclaim."""
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=check, text=True, capture_output=True, input=input
-    )
 
 
 def run_gitclaim(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
@@ -29,6 +25,12 @@ def run_gitclaim(cwd: Path, *args: str, env: dict[str, str] | None = None, timeo
         [*GITCLAIM, *args], cwd=cwd, text=True, capture_output=True, env=full_env, timeout=timeout,
         input=input,
     )
+
+
+def new_mission(clone: Path, mission_id: str, title: str = "A mission", *extra: str) -> None:
+    """`gitclaim new` in a clone, asserting it succeeded (setup for a test, not what it checks)."""
+    res = run_gitclaim(clone, "new", mission_id, "--title", title, *extra)
+    assert res.returncode == 0, res.stderr
 
 
 def remote_refs(remote: Path | str, prefix: str = "refs/missions/") -> dict[str, str]:

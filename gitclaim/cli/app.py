@@ -28,7 +28,7 @@ def fail(err: GitclaimError) -> int:
 
 # Which module defines each command, so that a call imports only what its command needs: agents run gitclaim
 # in loops, and importing every command's dependencies would cost more than the work itself. `--help`, an
-# unknown name or no name imports them all. tests/test_cli_registry.py keeps this table complete.
+# unknown name or no name imports them all. tests/cli/test_registry.py keeps this table complete.
 COMMAND_MODULES = {
     **dict.fromkeys(["init", "new", "list", "show", "claim", "release", "done", "fail", "heartbeat", "log",
                      "unblock", "sync"], "missions"),

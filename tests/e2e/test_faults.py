@@ -25,9 +25,9 @@ from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.missions.workspace import open_store
 from gitclaim.ops.audit import audit
-from tests.faultproxy import FaultProxy, Run, Zygote, run_forked
 from tests.helpers import git, remote_refs, run_gitclaim
-from tests.servers import GitServer
+from tests.support.faultproxy import FaultProxy, Run, Zygote, run_forked
+from tests.support.servers import GitServer
 
 KILL_ATTEMPTS = int(os.environ.get("GITCLAIM_FAULT_KILLS", "40"))
 # One cycle per mission: every killable command of the lifecycle, in an order that is always legal.

@@ -7,7 +7,7 @@ zero violations, every reported commit in the remote's history, and no two agent
 claim (mission, epoch).
 
 Length: GITCLAIM_SOAK_SECONDS (default 40) for the run on a local bare remote, a quarter of it over smart
-HTTP. The long run: GITCLAIM_SOAK_SECONDS=600 python3 -m pytest tests/test_soak.py -s
+HTTP. The long run: GITCLAIM_SOAK_SECONDS=600 python3 -m pytest tests/e2e/test_soak.py -s
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from gitclaim.missions import setup
 from gitclaim.missions.workspace import open_store
 from gitclaim.ops.audit import audit
 from tests.helpers import git
-from tests.servers import GitServer
+from tests.support.servers import GitServer
 
 SOAK_SECONDS = float(os.environ.get("GITCLAIM_SOAK_SECONDS", "40"))
 AGENTS = int(os.environ.get("GITCLAIM_SOAK_AGENTS", "6"))

@@ -1,7 +1,7 @@
 """The compare-and-swap primitive gitclaim relies on, checked with plain git over real transports.
 
 Every test taking ``transport`` runs over file://, ssh:// (OpenSSH sshd), http:// (lighttpd +
-git http-backend) and git:// (git daemon); see tests/servers.py and docs/testing.md.
+git http-backend) and git:// (git daemon); see tests/support/servers.py and docs/testing.md.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, remote_refs
-from tests.servers import GitServer, Transport
+from tests.helpers import ROOT, git, remote_refs
+from tests.support.servers import GitServer, Transport
 
 RACERS = 8
 
@@ -184,8 +184,7 @@ def test_server_side_hooks_see_the_server_env(transport: Transport, make_transpo
 
     seen = dict(line.split("=", 1) for line in (transport.bare_path / "hook-env").read_text().splitlines()
                 if "=" in line)
-    root = Path(__file__).resolve().parent.parent
-    assert Path((transport.bare_path / "hook-python").read_text().strip()).is_relative_to(root)
+    assert Path((transport.bare_path / "hook-python").read_text().strip()).is_relative_to(ROOT)
     if transport.server is not None:
         assert seen["HOME"] == str(transport.server.workdir)
         assert seen["GIT_CONFIG_GLOBAL"] == str(transport.server.gitconfig)

@@ -16,7 +16,7 @@ from gitclaim.core import timeutil
 from gitclaim.missions.workspace import open_store
 from gitclaim.ops import doctor
 from tests.helpers import git, remote_refs, run_gitclaim
-from tests.servers import Transport, free_port
+from tests.support.servers import Transport, free_port
 
 REMOTE_CHECKS = {"remote reachable", "protocol version", "push refs/missions/*", "serve refs/missions/*",
                  "remove the probe", "atomic pushes", "clock"}

@@ -1,10 +1,11 @@
-"""Real git servers on loopback (ssh, smart HTTP, git://), started and torn down by fixtures.
+"""Real git servers on loopback (ssh, smart HTTP, git://): the tests start them through the fixtures in
+tests/conftest.py, the benchmarks (benchmarks/suites.py) directly.
 
 One server of each kind runs for the whole test session (started lazily, the first time a test
 needs it) and serves a base directory; every test gets its own fresh bare repository inside that
 base directory. Everything listens on 127.0.0.1 only, on a port picked by binding 127.0.0.1:0.
 
-Fixtures (see docs/testing.md):
+The fixtures built on them (tests/conftest.py, see docs/testing.md):
 
 * ``sshd_server``, ``http_server``, ``git_daemon`` -- session-scoped ``GitServer`` objects.
 * ``transport`` -- function-scoped, parametrized over ``file``, ``ssh``, ``http``, ``git``: a fresh
@@ -36,13 +37,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
+from tests.support.gitenv import ROOT, git
 
-from tests.helpers import ROOT, git, run_gitclaim
+if TYPE_CHECKING:
+    import pytest
 
 LOOPBACK = "127.0.0.1"
 TRANSPORTS = ("file", "ssh", "http", "git")
@@ -217,6 +219,8 @@ def _git_exec_path() -> str:
 
 def _missing(what: str) -> None:
     """Skip locally when a server binary is missing, but fail in CI, where .ci/run installs it."""
+    import pytest  # here, not at the top: the benchmarks import this module without pytest's fixtures
+
     message = f"{what} is not installed (.ci/run installs git openssh-server openssh-client lighttpd)"
     if os.environ.get("CI"):
         pytest.fail(message)
@@ -613,114 +617,3 @@ class FileServer:
         path = self.base / f"{stem}.git"
         init_seeded_bare(path)
         return Transport("file", path.as_uri(), path, {})
-
-
-# --------------------------------------------------------------------------------------------
-# Fixtures
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    for name in TRANSPORTS:
-        config.addinivalue_line("markers", f"transport_{name}: runs over the {name} transport")
-
-
-def _start_or_error(server: GitServer) -> str | None:
-    try:
-        server.start()
-    except ServerStartError as exc:
-        server.kill()
-        return str(exc)
-    return None
-
-
-def _session_server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    server = SERVER_CLASSES[kind](tmp_path_factory.mktemp(f"server-{kind}", numbered=True))
-    error = _start_or_error(server)
-    if error:
-        pytest.fail(error, pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    """OpenSSH sshd on 127.0.0.1:<free port> for the whole session."""
-    yield from _session_server("ssh", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    """lighttpd + git http-backend on 127.0.0.1:<free port> for the whole session."""
-    yield from _session_server("http", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def git_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    """git daemon on 127.0.0.1:<free port> for the whole session."""
-    yield from _session_server("git", tmp_path_factory)
-
-
-def _private_server(kind: str, tmp_path: Path) -> Iterator[GitServer]:
-    server = SERVER_CLASSES[kind](tmp_path / f"private-{kind}-server")
-    error = _start_or_error(server)
-    if error:
-        pytest.fail(error, pytrace=False)
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture
-def private_sshd_server(tmp_path: Path) -> Iterator[GitServer]:
-    """An sshd owned by this test alone: stop()/kill()/start() it at will (same port)."""
-    yield from _private_server("ssh", tmp_path)
-
-
-@pytest.fixture
-def private_http_server(tmp_path: Path) -> Iterator[GitServer]:
-    """A lighttpd + http-backend owned by this test alone: stop()/kill()/start() (same port)."""
-    yield from _private_server("http", tmp_path)
-
-
-@pytest.fixture
-def private_git_daemon(tmp_path: Path) -> Iterator[GitServer]:
-    """A git daemon owned by this test alone: stop()/kill()/start() it at will (same port)."""
-    yield from _private_server("git", tmp_path)
-
-
-@pytest.fixture(
-    params=[pytest.param(name, id=name, marks=getattr(pytest.mark, f"transport_{name}")) for name in TRANSPORTS]
-)
-def transport(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Transport:
-    """A fresh seeded bare repository over file/ssh/http/git, its client env already exported."""
-    kind: str = request.param
-    if kind == "file":
-        result = FileServer(tmp_path).new_repo("file-remote")
-    else:
-        server: GitServer = request.getfixturevalue(SERVER_FIXTURES[kind])
-        if not server.running:  # a test stopped the shared server and did not bring it back
-            server.start()
-        result = server.new_repo(request.node.name)
-    return result.apply(monkeypatch)
-
-
-@pytest.fixture
-def make_transport_clone(tmp_path: Path, transport: Transport) -> Callable[..., Path]:
-    """make_transport_clone("a") -> plain ``git clone`` of transport.url at tmp_path/"a".
-
-    ``init=True`` also runs ``gitclaim init`` in the clone (like conftest's make_clone).
-    """
-
-    def _make(name: str, init: bool = False) -> Path:
-        path = tmp_path / name
-        res = git(tmp_path, "clone", "-q", transport.url, str(path), check=False)
-        assert res.returncode == 0, f"git clone {transport.url} failed:\n{res.stderr}"
-        if init:
-            res = run_gitclaim(path, "init")
-            assert res.returncode == 0, res.stderr
-        return path
-
-    return _make

@@ -2,7 +2,7 @@
 missions published with plain git by someone else.
 
 The library takes the bulk of the examples (fast); the CLI a few dozen, forked from a warm process
-(tests/faultproxy.py `Zygote`), each checked for an exit code, one line on stderr and no traceback.
+(tests/support/faultproxy.py `Zygote`), each checked for an exit code, one line on stderr and no traceback.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from gitclaim.core.refs import MAX_ID_LENGTH, check_id, id_problem
 from gitclaim.errors import CorruptMission, GitclaimError, InvalidInput, PolicyViolation
 from gitclaim.missions import views
 from gitclaim.missions.workspace import open_store
-from tests.faultproxy import Run, Zygote, run_forked
 from tests.helpers import git, remote_refs
+from tests.support.faultproxy import Run, Zygote, run_forked
 
 # Examples that start processes share one clone and one mission; hypothesis must not worry about that.
 # No example database: the suite must not write into the checkout.

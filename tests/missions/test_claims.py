@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-from tests.helpers import git, race, remote_mission, remote_refs, run_gitclaim
+from tests.helpers import git, new_mission, remote_mission, remote_refs, run_gitclaim
 
 CONVENTIONAL = re.compile(r"^(feat|fix|refactor|chore|docs|test|build|ci|perf|style|revert)(\([^)]+\))?!?: .+")
 
 
-def new(clone: Path, mission_id: str, title: str = "A mission", *extra: str) -> None:
-    res = run_gitclaim(clone, "new", mission_id, "--title", title, *extra)
-    assert res.returncode == 0, res.stderr
-
 
 def test_two_clones_claim_conflict_names_holder(make_clone, bare_remote) -> None:
     a, b = make_clone("a"), make_clone("b")
-    new(a, "m1", "First")
+    new_mission(a, "m1", "First")
     res = run_gitclaim(a, "claim", "m1", "--as", "session A")
     assert res.returncode == 0, res.stderr
     assert res.stdout == 'claimed m1 as "session A" (epoch 1)\n'
@@ -33,7 +28,7 @@ def test_two_clones_claim_conflict_names_holder(make_clone, bare_remote) -> None
 
 def test_history_reads_as_conventional_commits_in_both_clones(make_clone) -> None:
     a, b = make_clone("a"), make_clone("b")
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1").returncode == 0
     assert run_gitclaim(a, "log", "m1", "halfway", "--kind", "milestone", "--progress", "50").returncode == 0
     assert run_gitclaim(a, "done", "m1", "--summary", "shipped").returncode == 0
@@ -50,7 +45,7 @@ def test_history_reads_as_conventional_commits_in_both_clones(make_clone) -> Non
 
 def test_plain_git_fetch_brings_mission_refs_after_init(make_clone, bare_remote) -> None:
     a, b = make_clone("a"), make_clone("b")
-    new(a, "m1")
+    new_mission(a, "m1")
     git(b, "fetch", "-q")
     assert git(b, "rev-parse", "refs/missions/m1").stdout.strip() == remote_refs(bare_remote)["refs/missions/m1"]
 
@@ -64,37 +59,9 @@ def test_init_is_safe_to_run_twice(make_clone) -> None:
     assert git(a, "config", "gitclaim.instance").stdout == instance
 
 
-def test_eight_processes_race_for_one_mission_exactly_one_wins(make_clone, bare_remote, tmp_path) -> None:
-    clones = [make_clone(f"c{i}") for i in range(8)]
-    for round_no in range(6):
-        mission_id = f"race-{round_no}"
-        new(clones[0], mission_id)
-        results = race(clones, lambda i: ["claim", mission_id, "--as", f"agent-{i}"], tmp_path)
-        winners = [i for i, r in enumerate(results) if r.returncode == 0]
-        assert len(winners) == 1, [(r.returncode, r.stderr) for r in results]
-        holder = f"agent-{winners[0]}"
-        for i, r in enumerate(results):
-            if i != winners[0]:
-                assert r.returncode == 3, r.stderr
-                assert f'held by "{holder}"' in r.stderr
-        assert f'claimed_by: "{holder}"' in remote_mission(bare_remote, mission_id)
-        log = git(bare_remote, "log", "--format=%s", f"refs/missions/{mission_id}").stdout.splitlines()
-        assert log == [f"chore(mission): claim {mission_id}", f"chore(mission): create {mission_id}"]
-
-
-def test_racing_creation_of_one_id_creates_it_once(make_clone, bare_remote, tmp_path) -> None:
-    clones = [make_clone(f"c{i}") for i in range(8)]
-    results = race(clones, lambda i: ["new", "same-id", "--title", f"from {i}"], tmp_path)
-    assert sorted(r.returncode for r in results) == [0] + [3] * 7
-    winner = next(i for i, r in enumerate(results) if r.returncode == 0)
-    assert f'title: "from {winner}"' in remote_mission(bare_remote, "same-id")
-    assert all("already exists" in r.stderr for r in results if r.returncode == 3)
-    assert len(git(bare_remote, "rev-list", "refs/missions/same-id").stdout.split()) == 1
-
-
 def test_release_then_claim_by_another_clone(make_clone) -> None:
     a, b = make_clone("a"), make_clone("b")
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1").returncode == 0
     assert run_gitclaim(a, "release", "m1", "--note", "handing over").returncode == 0
     res = run_gitclaim(b, "claim", "m1", "--json")
@@ -105,7 +72,7 @@ def test_release_then_claim_by_another_clone(make_clone) -> None:
 
 def test_claiming_what_you_hold_writes_nothing(make_clone, bare_remote) -> None:
     a = make_clone("a")
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1").returncode == 0
     before = remote_refs(bare_remote)
     res = run_gitclaim(a, "claim", "m1")
@@ -115,7 +82,7 @@ def test_claiming_what_you_hold_writes_nothing(make_clone, bare_remote) -> None:
 
 def test_non_holder_release_and_done_refused(make_clone, bare_remote) -> None:
     a, b = make_clone("a"), make_clone("b")
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1", "--as", "owner").returncode == 0
     before = remote_refs(bare_remote)
     for cmd in (["release", "m1"], ["done", "m1"], ["log", "m1", "hello"], ["heartbeat", "m1"]):
@@ -127,7 +94,7 @@ def test_non_holder_release_and_done_refused(make_clone, bare_remote) -> None:
 
 def test_new_refuses_existing_id(make_clone, bare_remote) -> None:
     a, b = make_clone("a"), make_clone("b")
-    new(a, "m1", "Original")
+    new_mission(a, "m1", "Original")
     res = run_gitclaim(b, "new", "m1", "--title", "Other")
     assert res.returncode == 3 and "already exists" in res.stderr
     assert 'title: "Original"' in remote_mission(bare_remote, "m1")
@@ -147,7 +114,7 @@ def test_never_touches_working_tree_index_or_head(make_clone, bare_remote) -> No
     (a / "staged.txt").write_text("staged\n")
     git(a, "add", "staged.txt")
     head, status = git(a, "rev-parse", "HEAD").stdout, git(a, "status", "--porcelain").stdout
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1").returncode == 0
     assert run_gitclaim(a, "done", "m1").returncode == 0
     assert git(a, "rev-parse", "HEAD").stdout == head
@@ -159,7 +126,7 @@ def test_works_in_a_linked_worktree_with_its_own_instance(make_clone, tmp_path) 
     a = make_clone("a")
     git(a, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side")
     wt = tmp_path / "wt"
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1", "--as", "main tree").returncode == 0
     res = run_gitclaim(wt, "claim", "m1")
     assert res.returncode == 3 and 'held by "main tree"' in res.stderr
@@ -176,7 +143,7 @@ def test_works_during_a_rebase(make_clone) -> None:
     git(a, "add", "f.txt")
     git(a, "commit", "-q", "-m", "feat: two")
     assert git(a, "rebase", "main", check=False).returncode != 0  # stops on the conflict
-    new(a, "m1")
+    new_mission(a, "m1")
     assert run_gitclaim(a, "claim", "m1").returncode == 0
     assert (a / ".git" / "rebase-merge").exists()
 
@@ -197,7 +164,7 @@ def test_not_a_repository_and_missing_remote(tmp_path, make_clone) -> None:
 
 def test_broken_mission_named_and_others_keep_working(make_clone, bare_remote) -> None:
     a = make_clone("a")
-    new(a, "good")
+    new_mission(a, "good")
     blob = git(a, "hash-object", "-w", "--stdin", input="---\ntitle: [broken\n---\n").stdout.strip()
     tree = git(a, "mktree", input=f"100644 blob {blob}\tmission.md\n").stdout.strip()
     commit = git(a, "commit-tree", tree, "-m", "chore: break it").stdout.strip()
@@ -216,7 +183,7 @@ def test_broken_mission_named_and_others_keep_working(make_clone, bare_remote) -
 
 def test_json_fields_are_stable(make_clone) -> None:
     a = make_clone("a")
-    new(a, "m1", "T", "--priority", "P1")
+    new_mission(a, "m1", "T", "--priority", "P1")
     data = json.loads(run_gitclaim(a, "claim", "m1", "--as", "s", "--json").stdout)
     for key in ("mission_id", "status", "title", "priority", "claimed_by", "claimed_at", "instance", "epoch",
                 "user", "last_activity", "requires"):
