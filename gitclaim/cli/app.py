@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["check-msg", "hooks"], "commits"),
     **dict.fromkeys(["import", "export", "archive"], "lifecycle_cmds"),
     **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
+    **dict.fromkeys(["edit", "reopen", "cancel"], "corrections"),
     "guard": "guard_cmds",
     "doctor": "doctor_cmd",
     **dict.fromkeys(["board", "watch"], "board_cmds"),

@@ -69,7 +69,7 @@ def archive(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be archived; push nothing."),
     json_out: bool = JSON,
 ) -> None:
-    """Move DONE and FAILED missions to refs/gitclaim/archive in one atomic push (list --archived, show)."""
+    """Move DONE, FAILED and CANCELLED missions to refs/gitclaim/archive in one atomic push (list --archived, show)."""
     age = timeutil.parse_duration(older_than)
     store = open_store()
     result = archive_mod.archive(store, older_than=age, dry_run=dry_run)

@@ -247,6 +247,9 @@ def _holder_write(op, mission_id: str, verb: str, json_out: bool) -> None:
     views.after_change(store, out)
     if json_out:
         emit_json(_claim_json(out, mission_id))
+    elif out.changed and out.previous is not None and out.previous.mission.status == out.state.mission.status \
+            and out.state.mission.status in m.COMPLETED:
+        line(f"recorded the new summary of {mission_id} (it was already {out.state.mission.status})")
     else:
         line(f"{verb} {mission_id}" + ("" if out.changed else " (nothing to change)"))
 

@@ -89,6 +89,11 @@ def describe(ev: Event) -> str | None:
         return f"**{'DONE' if ev.action == 'complete' else 'FAILED'}**" + (f": {text}" if text else "")
     if ev.action == "unblock":
         return "**UNBLOCKED**" + (f": {text}" if text else "")
+    if ev.action in ("reopen", "cancel", "summary"):
+        word = {"reopen": "REOPENED", "cancel": "CANCELLED", "summary": "SUMMARY"}[ev.action]
+        return f"**{word}**" + (f": {text}" if text else "")
+    if ev.action == "edit" and t.get("fields"):
+        return f"**EDITED** ({t['fields'].replace(',', ', ')})"
     if ev.action == "heartbeat":
         return None
     if ev.action == "log":

@@ -24,10 +24,11 @@ FILENAME = "mission.md"
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64  # nesting of lists and mappings in a field: deeper would not render again (json.dumps recurses)
 
-QUEUED, ACTIVE, BLOCKED, DONE, FAILED = "QUEUED", "ACTIVE", "BLOCKED", "DONE", "FAILED"
-STATUSES = (QUEUED, ACTIVE, BLOCKED, DONE, FAILED)
+QUEUED, ACTIVE, BLOCKED, DONE, FAILED, CANCELLED = "QUEUED", "ACTIVE", "BLOCKED", "DONE", "FAILED", "CANCELLED"
+STATUSES = (QUEUED, ACTIVE, BLOCKED, DONE, FAILED, CANCELLED)
 HELD = (ACTIVE, BLOCKED)  # statuses in which a mission has a holder
-FINISHED = (DONE, FAILED)
+COMPLETED = (DONE, FAILED)  # how a holder finishes the work (done / fail)
+FINISHED = (DONE, FAILED, CANCELLED)  # out of the queue: never claimed again unless reopened; archivable
 DEFAULT_PRIORITY = 2  # P0 is the most urgent; lower numbers come first
 
 # Field order in the file; anything else a person put there is kept, after these.

@@ -185,9 +185,10 @@ def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = N
 
 def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE, summary: str | None = None,
            epoch: int | None = None, guard: Guard | None = None) -> Outcome:
-    """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op. `guard` may refuse
-    (raise) on the holder's current mission, inside the compare-and-swap loop (gitclaim/workflows/tasks.py)."""
-    if status not in m.FINISHED:
+    """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op, unless it brings a new
+    summary: that is recorded (action `summary`) instead of dropped. `guard` may refuse (raise) on the holder's
+    current mission, inside the compare-and-swap loop (gitclaim/workflows/tasks.py)."""
+    if status not in m.COMPLETED:
         raise InvalidInput(f"a mission finishes as DONE or FAILED, not {status}")
     summary = user_text(summary, "the summary")
     verb = "complete" if status == m.DONE else "fail"
@@ -195,7 +196,7 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
     def decide(state: State | None) -> Change | None:
         if state is not None and state.mission.status == status \
                 and state.mission.claim_instance == actor.instance:
-            return None
+            return _new_summary(state.mission, actor, summary, epoch)
         cur = require_holder(state, actor, mission_id, "finish" if status == m.DONE else "fail", epoch)
         if guard is not None:
             guard(cur)
@@ -290,3 +291,18 @@ def unblock(store: Store, actor: Actor, mission_id: str, *, note: str | None = N
         return Change(new, MissionMessage("unblock", mission_id, "unblock", note, trailers))
 
     return store.transact(mission_id, decide)
+
+
+# ---- a new summary after done ---------------------------------------------------------------------------
+
+def _new_summary(cur: m.Mission, actor: Actor, summary: str, epoch: int | None) -> Change | None:
+    """`done --summary TEXT` on a mission this clone already finished: record the new text, or nothing."""
+    if not summary or summary == cur.summary:
+        return None
+    if epoch is not None and epoch != cur.claim_epoch:
+        raise Conflict(f"cannot change the summary of mission {cur.mission_id}: it was finished at epoch "
+                       f"{cur.claim_epoch}, not {epoch}")
+    new = cur.evolve(summary=summary)
+    return Change(new, MissionMessage("summarize", cur.mission_id, "summary", summary,
+                                      _holder_trailers(actor, cur)))
+

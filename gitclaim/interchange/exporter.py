@@ -2,7 +2,7 @@
 
     <dir>/queue/<id>.md    QUEUED
     <dir>/active/<id>.md   ACTIVE and BLOCKED
-    <dir>/done/<id>.md     DONE and FAILED
+    <dir>/done/<id>.md     DONE, FAILED and CANCELLED
 
 Each file is the mission's mission.md followed by its execution log, read from the mission's history. The refs
 stay the truth: the files are made read-only, a README says so, and the next export rewrites them. Only files
@@ -26,7 +26,8 @@ from gitclaim.errors import Conflict, GitclaimError, InvalidInput
 DEFAULT_DIR = ".gitclaim/export"
 MANIFEST = ".gitclaim-export.json"
 README = "README.md"
-FOLDERS = {m.QUEUED: "queue", m.ACTIVE: "active", m.BLOCKED: "active", m.DONE: "done", m.FAILED: "done"}
+FOLDERS = {m.QUEUED: "queue", m.ACTIVE: "active", m.BLOCKED: "active", m.DONE: "done", m.FAILED: "done",
+           m.CANCELLED: "done"}
 READ_ONLY = 0o444
 
 _README = """# Missions (read-only view)
@@ -37,7 +38,7 @@ Change a mission with gitclaim commands (claim, log, done, ...), then run `gitcl
 
 - queue/: QUEUED missions
 - active/: ACTIVE and BLOCKED missions
-- done/: DONE and FAILED missions
+- done/: DONE, FAILED and CANCELLED missions
 """
 
 

@@ -277,7 +277,7 @@ def next_mission(session: Session = None, repo_path: RepoPath = None) -> Annotat
 
 def list_missions(
     status: Annotated[str | None, Field(description="Only this status: QUEUED, ACTIVE, BLOCKED, DONE, "
-                                                    "FAILED.")] = None,
+                                                    "FAILED, CANCELLED.")] = None,
     stale: Annotated[bool, Field(description="Only claims idle past the lease TTL.")] = False,
     fetch: Annotated[bool, Field(description="Fetch first (false: read the local mirror only).")] = True,
     repo_path: RepoPath = None,
@@ -327,5 +327,57 @@ def heartbeat(mission_id: MissionId, repo_path: RepoPath = None) -> Annotated[Ca
     return _call(repo_path, op)
 
 
+# ---- tools: corrections ------------------------------------------------------------------------------------
+
+Reason = Annotated[str, Field(description="Why, for the mission's history.")]
+
+
+def edit_mission(
+    mission_id: MissionId,
+    title: Annotated[str | None, Field(description="A new one-line title.")] = None,
+    priority: Annotated[str | None, Field(description="0 (most urgent) to 1000, P0-P9, or critical/high/medium/"
+                                                      "low.")] = None,
+    requires: Annotated[list[str] | None, Field(description="Mission ids that must be DONE first; replaces the "
+                                                            "list ([] clears it).")] = None,
+    body: Annotated[str | None, Field(description="A new markdown body.")] = None,
+    repo_path: RepoPath = None,
+) -> Annotated[CallToolResult, MissionChange]:
+    """Change a mission's title, priority, requirements or body: anyone while it is QUEUED, only the holder
+    while it is ACTIVE or BLOCKED. Same values: changed false."""
+    def op(store: Store) -> MissionChange:
+        from gitclaim.core import corrections
+        from gitclaim.core.mission import parse_priority
+
+        fields = corrections.Edit(title=title, priority=parse_priority(priority) if priority is not None else None,
+                                  requires=tuple(requires) if requires is not None else None, body=body)
+        return _changed(store, corrections.edit(store, claims.actor_for(store), mission_id, fields))
+
+    return _call(repo_path, op)
+
+
+def cancel_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = None
+                   ) -> Annotated[CallToolResult, MissionChange]:
+    """Withdraw a mission nobody should take (CANCELLED): out of the queue, kept in the history, archivable.
+    Anyone may cancel a QUEUED mission; only the holder an ACTIVE or BLOCKED one."""
+    def op(store: Store) -> MissionChange:
+        from gitclaim.core import corrections
+
+        return _changed(store, corrections.cancel(store, claims.actor_for(store), mission_id, reason=reason))
+
+    return _call(repo_path, op)
+
+
+def reopen_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = None
+                   ) -> Annotated[CallToolResult, MissionChange]:
+    """Put a DONE, FAILED or CANCELLED mission back in the queue (QUEUED, no holder); anyone may."""
+    def op(store: Store) -> MissionChange:
+        from gitclaim.core import corrections
+
+        return _changed(store, corrections.reopen(store, claims.actor_for(store), mission_id, reason=reason))
+
+    return _call(repo_path, op)
+
+
 TOOLS = (start_mission, start_task, complete_task, complete_mission, log_decision, log_milestone, log_issue,
-         get_context, claim_mission, next_mission, list_missions, show_mission, release_mission, heartbeat)
+         get_context, claim_mission, next_mission, list_missions, show_mission, release_mission, heartbeat,
+         edit_mission, cancel_mission, reopen_mission)

@@ -155,7 +155,7 @@ def finished_time(mission: m.Mission) -> datetime | None:
 
 
 def eligible(states: list[State], now: datetime, older_than: timedelta) -> list[State]:
-    """DONE and FAILED missions finished at least `older_than` ago, oldest first. A finished mission with no
+    """DONE, FAILED and CANCELLED missions finished at least `older_than` ago, oldest first. A finished mission with no
     time at all is taken only when any age will do."""
     cutoff = now - older_than
     out = []

@@ -51,8 +51,8 @@ _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # Same-epoch changes the holder may make, from each held status (see the table in docs/server-guard.md).
 # BLOCKED -> ACTIVE is missing on purpose: it is an unblock, which anyone may write.
 HOLDER_MOVES: dict[str, tuple[str, ...]] = {
-    m.ACTIVE: (m.ACTIVE, m.BLOCKED, m.QUEUED, m.DONE, m.FAILED),
-    m.BLOCKED: (m.BLOCKED, m.QUEUED, m.DONE, m.FAILED),
+    m.ACTIVE: (m.ACTIVE, m.BLOCKED, m.QUEUED, m.DONE, m.FAILED, m.CANCELLED),
+    m.BLOCKED: (m.BLOCKED, m.QUEUED, m.DONE, m.FAILED, m.CANCELLED),
 }
 
 
@@ -190,7 +190,8 @@ def _yaml_settings(yaml_text: str | None) -> tuple[timedelta, bool]:
 
 # ---- judging one commit of a mission ------------------------------------------------------------------------
 
-WriteKind = Literal["create", "import", "claim", "takeover", "holder", "unblock", "edit", "refused"]
+WriteKind = Literal["create", "import", "claim", "takeover", "holder", "unblock", "edit", "reopen", "cancel",
+                    "refused"]
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def judge_step(prev: m.Mission | None, new: m.Mission, trailers: Mapping[str, st
     if prev is None:
         return _creation(new, action)
     if prev.status in m.FINISHED:
-        return _refused(f"the mission is {prev.status}: a finished mission is final and takes no more commits")
+        return _finished(prev, new, action, instance)
     epoch, new_epoch = prev.claim_epoch, new.claim_epoch
     if new_epoch < epoch:
         return _refused(f"the epoch goes back from {epoch} to {new_epoch}: epochs never decrease")
@@ -235,10 +236,27 @@ def judge_step(prev: m.Mission | None, new: m.Mission, trailers: Mapping[str, st
         return _unblock(prev, new)
     if prev.held:
         return _holder_write(prev, new, instance)
+    if new.status == m.CANCELLED and action == "cancel":
+        return Step("cancel")  # withdrawing an unclaimed mission: anyone may, like an edit
     if new.status != m.QUEUED:
         return _refused(f"{prev.status} -> {new.status} without a claim is not a move the state machine allows: "
                         f"a mission is claimed (ACTIVE, epoch {epoch + 1}) before it is worked on or finished")
     return Step("edit")
+
+
+def _finished(prev: m.Mission, new: m.Mission, action: str, instance: str) -> Step:
+    """A finished mission takes two writes: a reopen (back to QUEUED, no holder, same epoch; anyone) and a new
+    summary by the instance that finished it (`done --summary` again). Anything else is refused."""
+    final = f"the mission is {prev.status}: a finished mission takes no more commits except a reopen " \
+            "(gitclaim reopen) or a new summary by its holder"
+    if new.claim_epoch != prev.claim_epoch:
+        return _refused(f"{final}; this one changes the epoch from {prev.claim_epoch} to {new.claim_epoch}")
+    if action == "reopen" and new.status == m.QUEUED:
+        return Step("reopen")
+    if action == "summary" and new.status == prev.status and instance == prev.claim_instance \
+            and _claim_fields(new) == _claim_fields(prev):
+        return Step("holder")
+    return _refused(final)
 
 
 def _shape_problem(new: m.Mission) -> str | None:
@@ -451,8 +469,8 @@ def _archivable(mission_id: str, current_md: bytes | None) -> Refusal | None:
         return Refusal(f"{MISSIONS_PREFIX}{mission_id}", f"archiving a mission whose tip cannot be read is "
                                                          f"refused ({err})")
     if status not in m.FINISHED:
-        return Refusal(f"{MISSIONS_PREFIX}{mission_id}", f"the mission is {status}: only DONE and FAILED missions "
-                                                         "are archived")
+        return Refusal(f"{MISSIONS_PREFIX}{mission_id}", f"the mission is {status}: only DONE, FAILED and "
+                                                         "CANCELLED missions are archived")
     return None
 
 

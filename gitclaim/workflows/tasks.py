@@ -533,7 +533,7 @@ def _opt_line(value: str | None, what: str) -> str | None:
 
 def mission_status(status: str) -> str:
     text = (status or "").strip().lower()
-    if text.upper() in m.FINISHED:
+    if text.upper() in m.COMPLETED:
         return text.upper()
     if text in _MISSION_ALIASES:
         return _MISSION_ALIASES[text]

@@ -382,7 +382,7 @@ def test_writes_to_a_finished_mission_are_refused(held: tuple[Path, Path]) -> No
     forged = forge(a, set_fields(remote_mission(remote, "m1"), status="ACTIVE"),
                    message("chore(mission): log note on m1", "log", instance(a), body="one more", epoch="1"),
                    [before])
-    assert_refused(push(a, forged, REF), remote, REF, before, "the mission is DONE: a finished mission is final")
+    assert_refused(push(a, forged, REF), remote, REF, before, "the mission is DONE: a finished mission takes no more commits")
 
 
 def test_a_bad_commit_anywhere_in_a_push_refuses_it_all(held: tuple[Path, Path]) -> None:
@@ -481,7 +481,7 @@ def test_archiving_a_live_mission_is_refused(held: tuple[Path, Path]) -> None:
     assert before is not None
     res = subprocess.run(["git", "push", "--atomic", "origin", f"{archive_commit(a, [before])}:refs/gitclaim/archive",
                           f":{REF}"], cwd=a, text=True, capture_output=True)
-    assert_refused(res, remote, REF, before, "the mission is ACTIVE: only DONE and FAILED missions are archived")
+    assert_refused(res, remote, REF, before, "the mission is ACTIVE: only DONE, FAILED and CANCELLED missions are archived")
 
 
 def test_gitclaim_archive_is_accepted(held: tuple[Path, Path]) -> None:
@@ -626,7 +626,7 @@ def test_allowed_transitions(prev: m.Mission | None, new: m.Mission, trailers: d
     (STALE, CLAIM_B, tr("takeover", "bbb", takeover="steal", previous_epoch="5"), "", "Previous-Epoch"),
     (ACTIVE, CLAIM_B, tr("takeover", "ccc", takeover="force"), "x", "is not the new holder"),
     (ACTIVE, CLAIM_B.evolve(status=m.BLOCKED), tr("takeover", "bbb", takeover="force"), "x", "ACTIVE, not BLOCKED"),
-    (ACTIVE.evolve(status=m.DONE), ACTIVE.evolve(status=m.DONE), tr("log", "aaa"), "", "finished mission is final"),
+    (ACTIVE.evolve(status=m.DONE), ACTIVE.evolve(status=m.DONE), tr("log", "aaa"), "", "finished mission takes no more commits"),
     (ACTIVE, ACTIVE, {"action": "log"}, "", "no Gitclaim-Action and Gitclaim-Instance"),
 ])
 def test_refused_transitions(prev: m.Mission | None, new: m.Mission, trailers: dict[str, str], body: str,
