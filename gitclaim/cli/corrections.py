@@ -16,7 +16,7 @@ from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.core.store import Outcome, Store
 from gitclaim.errors import InvalidInput
-from gitclaim.missions import views
+from gitclaim.missions import create, views
 from gitclaim.missions.workspace import open_store
 
 MISSION = typer.Argument(..., metavar="MISSION", help="The mission's id, as in gitclaim list.")
@@ -49,7 +49,7 @@ def edit(
     fields = corrections.Edit(
         title=title, priority=m.parse_priority(priority) if priority is not None else None,
         requires=() if no_requires else (tuple(requires) if requires else None),
-        body=views._read_body(body_file) if body_file is not None else None,
+        body=create.read_body(body_file) if body_file is not None else None,
     )
     store = open_store()
     out = corrections.edit(store, claims.actor_for(store), mission_id, fields, epoch=epoch)

@@ -36,7 +36,7 @@ def new_mission(store: Store, mission_id: str, *, title: str | None, priority: s
             requires = requires or base.requires
             extra = dict(base.extra)  # keep what the directory's mission.md carries (profile, ...)
     if body_file is not None:
-        body = _read_body(body_file)
+        body = read_body(body_file)
     if not title:
         raise InvalidInput("a mission needs a title (--title TEXT)")
     prio = m.parse_priority(priority) if priority is not None else m.DEFAULT_PRIORITY
@@ -62,7 +62,7 @@ def _mission_files(mission_id: str, title: str | None, from_dir: Path | None, pr
     return files
 
 
-def _read_body(path: Path) -> str:
+def read_body(path: Path) -> str:
     try:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
