@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from gitclaim.core import execlog
 from gitclaim.core import git as g
@@ -24,7 +25,7 @@ class Step:
     commit: g.Commit
     mission: m.Mission | None
 
-    @property
+    @cached_property  # read by the cards and the timeline alike: parse each message once
     def event(self) -> execlog.Event:
         return execlog.event_of(self.commit, self.mission)
 
@@ -77,6 +78,17 @@ def _parse(blob: g.GitObject | None, mission_id: str) -> tuple[m.Mission | None,
         return m.parse(blob.data, mission_id), None
     except CorruptMission as err:
         return None, err
+
+
+def read_tips(store: Store, tips: Mapping[str, str]) -> dict[str, m.Mission]:
+    """The readable missions at the given tips, without their histories: one cat-file for all of them."""
+    blobs = g.cat_file_batch(store.git, [f"{oid}:{m.FILENAME}" for oid in tips.values()])
+    missions = {}
+    for mission_id, blob in zip(tips, blobs, strict=True):
+        mission, _ = _parse(blob, mission_id)
+        if mission is not None:
+            missions[mission_id] = mission
+    return missions
 
 
 def all_chains(store: Store) -> list[Chain]:

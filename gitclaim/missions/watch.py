@@ -142,8 +142,8 @@ class Watcher:
         before = self._tips
         self._tips = dict(self.store.ids())
         if not before:  # the first read: the current states, for status_before and the start conditions
-            states, _ = self.store.all()
-            self._status = {s.mission_id: s.mission.status for s in states}
+            missions = histories.read_tips(self.store, self._tips)
+            self._status = {mid: mis.status for mid, mis in missions.items()}
         return before
 
     def _poll(self) -> list[WatchEvent]:
