@@ -30,6 +30,7 @@ class Repo:
     paths: g.RepoPaths
     config: dict[str, list[str]] = field(repr=False)
     shared_ttl: timedelta | None = None  # lease_ttl from the committed .gitclaim.yaml (settings.py)
+    _transports: set[str] = field(default_factory=set, repr=False)  # remotes whose transport is prepared
 
     # ---- configuration ------------------------------------------------------------------------------------
     def get(self, key: str) -> str | None:
@@ -48,7 +49,27 @@ class Repo:
         if self.get(f"remote.{name}.url") is None:
             raise NotFound(f"no remote named {name!r} in this clone (set one with: git remote add {name} URL, "
                            "or choose another with: gitclaim init --remote NAME)")
+        if name not in self._transports:
+            self._transports.add(name)
+            # Every command that talks to the remote passes here first: share one ssh connection (core/ssh.py).
+            import hashlib
+
+            from gitclaim.core import ssh
+
+            scope = hashlib.sha1(str(self.paths.common_dir).encode()).hexdigest()[:8]
+            self.git.env.update(ssh.multiplex_env(self.remote_urls(name), self.get, list(self.config),
+                                                  self.git.env, scope))
         return name
+
+    def remote_urls(self, name: str) -> list[str]:
+        return self.get_all(f"remote.{name}.url") + self.get_all(f"remote.{name}.pushurl")
+
+    def drop_connection(self) -> None:
+        """After a network timeout: stop the shared ssh connection, which may be the part that hangs."""
+        from gitclaim.core import ssh
+
+        for url in self.remote_urls(self.remote):
+            ssh.stop_master(self.git.env, url)
 
     @property
     def timeout(self) -> float:

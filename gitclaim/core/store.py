@@ -93,6 +93,7 @@ class Store:
                 g.fetch(self.git, remote, list(refspecs), timeout=self.repo.timeout)
                 break
             except g.GitTimeout:
+                self.repo.drop_connection()
                 raise
             except RemoteError:
                 if attempt == FETCH_ATTEMPTS or time.monotonic() - started > self.repo.timeout:
@@ -278,6 +279,7 @@ class Store:
         try:
             outcome = g.push_cas(self.git, remote, updates, timeout=self.repo.timeout, atomic=len(updates) > 1)
         except g.GitTimeout as err:
+            self.repo.drop_connection()
             return err
         if not all(outcome.accepted(u.ref) for u in updates):
             return outcome

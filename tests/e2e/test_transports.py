@@ -53,8 +53,9 @@ def assert_rejected(res: subprocess.CompletedProcess[str], ref: str) -> None:
 def test_transport_env_is_exported(transport: Transport) -> None:
     for key, value in transport.env.items():
         assert os.environ[key] == value
-    if transport.name == "ssh":
-        assert "GIT_SSH_COMMAND" in transport.env
+    if transport.name == "ssh":  # plain `ssh` from PATH, as a user has it: gitclaim may share connections
+        assert "GIT_SSH_COMMAND" not in os.environ
+        assert (Path(transport.env["PATH"].split(os.pathsep)[0]) / "ssh").exists()
     if transport.name != "file":
         assert transport.url.startswith(f"{transport.name}://127.0.0.1:") or transport.url.startswith(
             f"ssh://{transport.server.user}@127.0.0.1:"  # type: ignore[union-attr]

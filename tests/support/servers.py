@@ -519,16 +519,29 @@ class SshServer(GitServer):
         return f"ssh://{self.user}@{LOOPBACK}:{self.port}{repo}"
 
     def ssh_command(self) -> str:
+        """A GIT_SSH_COMMAND of a user's own (one fresh connection per git process), for tests that set one."""
+        return self.ssh_options() + " -o ControlMaster=no -o ControlPath=none"
+
+    def client_env(self) -> dict[str, str]:
+        # Not GIT_SSH_COMMAND: clients reach this server the way a user's plain `ssh` would, through an `ssh`
+        # first on PATH that adds the test's key and options, so that gitclaim decides how git uses ssh (and
+        # shares connections, as it does by default) exactly as on a user's machine.
+        wrapper = self.workdir / "bin" / "ssh"
+        if not wrapper.exists():
+            wrapper.parent.mkdir(exist_ok=True)
+            wrapper.write_text("#!/bin/sh\nexec " + self.ssh_options() + ' "$@"\n')
+            wrapper.chmod(0o755)
+        return {"PATH": f"{wrapper.parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}"}
+
+    def ssh_options(self) -> str:
+        """The real ssh with this server's client key, no host key checks and no configuration file."""
         return shlex.join([
             self.ssh, "-F", "/dev/null", "-i", str(self.client_key),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-            "-o", "ConnectTimeout=10", "-o", "ControlMaster=no", "-o", "ControlPath=none",
+            "-o", "ConnectTimeout=10",
         ])
-
-    def client_env(self) -> dict[str, str]:
-        return {"GIT_SSH_COMMAND": self.ssh_command(), "GIT_SSH_VARIANT": "ssh"}
 
 
 class HttpServer(GitServer):
