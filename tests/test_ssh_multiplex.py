@@ -82,7 +82,7 @@ def test_many_processes_at_once_in_one_clone(ssh_clone, runtime_dir: Path) -> No
     import subprocess
     import sys
 
-    clone, server, _ = ssh_clone
+    clone, _server, _ = ssh_clone
     assert run_gitclaim(clone, "init", env={"GITCLAIM_SSH_MULTIPLEX": "0"}).returncode == 0
     env = {**os.environ, "GITCLAIM_SSH_PERSIST": "2"}
     procs = [subprocess.Popen([sys.executable, "-m", "gitclaim", "list", "--json"], cwd=clone, env=env,

@@ -21,6 +21,7 @@ from gitclaim.missions.workspace import open_store
 
 JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
 AS = typer.Option(None, "--as", help="Session description recorded as claimed_by (default: $GITCLAIM_AS).")
+OFFLINE = typer.Option(False, "--offline", help="Read the local mirror without fetching (says how old it is).")
 EPOCH = typer.Option(None, "--epoch", help="Fence: refuse unless the claim is still at this epoch.")
 
 
@@ -70,11 +71,14 @@ def list_cmd(
     status: str | None = typer.Option(None, "--status", help="Only missions with this status."),
     stale: bool = typer.Option(False, "--stale", help="Only claims idle for longer than the lease TTL."),
     archived: bool = typer.Option(False, "--archived", help="List archived missions instead."),
+    offline: bool = OFFLINE,
     json_out: bool = JSON,
 ) -> None:
-    """List missions (one fetch, then one for-each-ref and one cat-file for all of them)."""
+    """List missions (one fetch, then one for-each-ref; only missions that changed since the last run are read)."""
     store = open_store()
-    result = views.list_missions(store, status=status, stale_only=stale, archived=archived)
+    if offline:
+        warn(views.offline_note(store))
+    result = views.list_missions(store, status=status, stale_only=stale, archived=archived, fetch=not offline)
     for err in result.broken:
         warn(str(err))
     if json_out:
@@ -100,15 +104,18 @@ def _list_row(r: dict) -> list[str]:
 def show(
     mission_id: str = typer.Argument(...),
     file: str | None = typer.Option(None, "--file", help="Print one file of the mission's tree instead."),
+    offline: bool = OFFLINE,
     json_out: bool = JSON,
 ) -> None:
     """Show a mission: its fields, its body and its execution log (read from its history)."""
     check_id(mission_id)
     store = open_store()
+    if offline:
+        warn(views.offline_note(store))
     if file is not None:
-        sys.stdout.write(views.read_file(store, mission_id, file).decode("utf-8", "replace"))
+        sys.stdout.write(views.read_file(store, mission_id, file, fetch=not offline).decode("utf-8", "replace"))
         return
-    view = views.show_mission(store, mission_id)
+    view = views.show_mission(store, mission_id, fetch=not offline)
     if json_out:
         emit_json(view.to_json())
         return
@@ -258,8 +265,7 @@ def _holder_write(op, mission_id: str, verb: str, json_out: bool) -> None:
 def sync(json_out: bool = JSON) -> None:
     """Fetch every mission ref from the remote (one fetch)."""
     store = open_store()
-    store.sync()
-    count = len(store.ids())
+    count = setup.sync_mirror(store)
     if json_out:
         emit_json({"missions": count, "remote": store.repo.remote})
     else:

@@ -357,6 +357,12 @@ def update_ref(git: Git, ref: str, new: str, old: str | None) -> bool:
     return res.ok
 
 
+def pack_refs(git: Git) -> None:
+    """Move loose refs into packed-refs: a fetch writes one file per new mission ref, and every later fetch,
+    for-each-ref and push pays for each loose file."""
+    git.run(["pack-refs", "--all"], check=False)
+
+
 def delete_ref(git: Git, ref: str) -> None:
     git.run(["update-ref", "--no-deref", "-d", ref], check=False)
 

@@ -100,11 +100,33 @@ class Store:
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart from the other fetcher
         self._synced.update(refspecs)
+        if MISSIONS_REFSPEC in refspecs:
+            self._stamp_fetch()
 
     def sync_once(self, refspec: str) -> None:
         """Fetch `refspec` unless this command already did (`next` may look up the archive on every round)."""
         if refspec not in self._synced:
             self.sync([refspec])
+
+    def _stamp_fetch(self) -> None:
+        # git writes no FETCH_HEAD for gitclaim's fetches (--no-write-fetch-head): this file's time says when the
+        # local mirror was last brought up to date, for reads that do not fetch (`list --offline`).
+        stamp = self.repo.paths.common_dir / "gitclaim" / "fetched"
+        try:
+            stamp.parent.mkdir(exist_ok=True)
+            stamp.touch()
+        except OSError:
+            pass
+
+    def mirror_age(self) -> float | None:
+        """Seconds since the local mirror was last fetched (by gitclaim or a plain `git fetch`), None if never."""
+        times = []
+        for path in (self.repo.paths.common_dir / "gitclaim" / "fetched", self.repo.paths.common_dir / "FETCH_HEAD"):
+            try:
+                times.append(path.stat().st_mtime)
+            except OSError:
+                pass
+        return time.time() - max(times) if times else None
 
     @property
     def fetched(self) -> bool:
@@ -130,19 +152,46 @@ class Store:
                 out.append((mission_id, oid))
         return out
 
-    def all(self) -> tuple[list[State], list[CorruptMission]]:
+    def all(self, *, bodies: bool = True) -> tuple[list[State], list[CorruptMission]]:
         """Every mission in the local mirror: one for-each-ref and one cat-file, whatever their number.
-        Missions that cannot be read are returned as errors beside the others, never in their way."""
+        Missions that cannot be read are returned as errors beside the others, never in their way.
+
+        `bodies=False` (listings, `next`, `start`) returns missions without their body and reads them through
+        the cache of parsed missions (core/cache.py): only missions whose tip moved are read and parsed."""
         refs = self.ids()
-        blobs = g.cat_file_batch(self.git, [f"{oid}:{m.FILENAME}" for _, oid in refs])
-        states, broken = [], []
-        for (mission_id, oid), blob in zip(refs, blobs, strict=False):
+        cache = None
+        if not bodies:
+            from gitclaim.core.cache import MissionCache
+
+            cache = MissionCache.open(self.repo.paths.common_dir, self.repo.get("extensions.objectformat") or "sha1")
+        found: dict[str, m.Mission] = {}
+        todo = refs
+        if cache is not None:
+            for mission_id, oid in refs:
+                hit = cache.get(mission_id, oid)
+                if hit is not None:
+                    found[mission_id] = hit
+            todo = [(mission_id, oid) for mission_id, oid in refs if mission_id not in found]
+        blobs = g.cat_file_batch(self.git, [f"{oid}:{m.FILENAME}" for _, oid in todo])
+        broken, parsed = [], 0
+        for (mission_id, oid), blob in zip(todo, blobs, strict=False):
             try:
                 if blob is None:
                     raise CorruptMission(f"mission {mission_id}: its tip commit holds no {m.FILENAME}")
-                states.append(State(m.parse(blob.data, mission_id), oid))
+                mission = m.parse(blob.data, mission_id)
             except CorruptMission as err:
                 broken.append(err)
+                continue
+            if cache is not None:
+                mission = mission.evolve(body="")
+                cache.put(mission_id, oid, mission)
+                parsed += 1
+            found[mission_id] = mission
+        if cache is not None:
+            dropped = cache.keep_only({f"{mission_id} {oid}" for mission_id, oid in refs})
+            if parsed or dropped or not cache.loaded:
+                cache.save()
+        states = [State(found[mission_id], oid) for mission_id, oid in refs if mission_id in found]
         return states, broken
 
     def require(self, mission_id: str) -> State:

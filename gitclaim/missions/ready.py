@@ -57,7 +57,7 @@ def _score(instance: str, mission_id: str, attempt: int) -> bytes:
 
 def ready_now(store: Store) -> tuple[list[State], list[State], list[CorruptMission]]:
     """(all readable missions, the ready ones, the unreadable ones) from the local mirror."""
-    states, broken = store.all()
+    states, broken = store.all(bodies=False)
     return states, ready(states, _archived_done(store, states)), broken
 
 

@@ -27,14 +27,21 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
     had_instance = bool(repo.instance(create=False))
     instance = repo.instance()
     report.append(f"instance id {instance}" + (" (kept)" if had_instance else " (new)"))
-    store.sync()
-    report.append(f"{len(store.ids())} missions on {remote}")
+    report.append(f"{sync_mirror(store)} missions on {remote}")
     report += _init_hooks(store, hooks)
     if agents_file:
         from gitclaim.missions import agents
 
         report += agents.enable(store, agents_file)
     return report
+
+
+def sync_mirror(store: Store) -> int:
+    """Fetch every mission ref and keep them packed (one file instead of one per mission, which every later
+    fetch and read would pay for); the number of missions."""
+    store.sync()
+    g.pack_refs(store.git)
+    return len(store.ids())
 
 
 def _init_hooks(store: Store, install: bool) -> list[str]:

@@ -7,6 +7,7 @@ Library code: returns data, raises GitclaimError, never prints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from gitclaim.core import execlog, timeutil
@@ -36,7 +37,7 @@ def list_missions(store: Store, *, status: str | None = None, stale_only: bool =
     else:
         if fetch:
             store.sync()
-        states, broken = store.all()
+        states, broken = store.all(bodies=False)
     now, ttl = timeutil.now(), store.repo.ttl
     rows = []
     for st in sorted(states, key=lambda s: (m.STATUSES.index(s.mission.status), s.mission.priority,
@@ -77,10 +78,19 @@ class View:
         return data
 
 
-def find(store: Store, mission_id: str) -> tuple[State, bool]:
+def offline_note(store: Store) -> str:
+    """What a read that did not fetch says about the age of what it shows."""
+    age = store.mirror_age()
+    if age is None:
+        return "offline: this clone has never fetched missions (run: gitclaim sync)"
+    return f"offline: missions as last fetched {timeutil.format_duration(timedelta(seconds=age))} ago"
+
+
+def find(store: Store, mission_id: str, *, fetch: bool = True) -> tuple[State, bool]:
     """A live mission after one fetch, else the archived one."""
     check_id(mission_id)
-    store.sync()
+    if fetch:
+        store.sync()
     state = store.local(mission_id)
     if state is not None:
         return state, False
@@ -92,15 +102,15 @@ def find(store: Store, mission_id: str) -> tuple[State, bool]:
     return state, True
 
 
-def show_mission(store: Store, mission_id: str) -> View:
-    state, archived = find(store, mission_id)
+def show_mission(store: Store, mission_id: str, *, fetch: bool = True) -> View:
+    state, archived = find(store, mission_id, fetch=fetch)
     return View(state, execlog.history(store, state), archived)
 
 
-def read_file(store: Store, mission_id: str, path: str) -> bytes:
+def read_file(store: Store, mission_id: str, path: str, *, fetch: bool = True) -> bytes:
     if path.startswith("/") or ".." in path.split("/") or not path.strip():
         raise InvalidInput(f"invalid path {path!r} in a mission tree")
-    state, _ = find(store, mission_id)
+    state, _ = find(store, mission_id, fetch=fetch)
     blob = g.cat_file_batch(store.git, [f"{state.commit}:{path}"])[0]
     if blob is None or blob.type != "blob":
         raise NotFound(f"mission {mission_id} has no file {path!r}")

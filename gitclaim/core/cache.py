@@ -1,0 +1,115 @@
+"""A read cache of parsed missions, keyed by each mission's tip commit, in the clone's git directory.
+
+A mission's tip commit names its content for good, so a mission parsed once never needs parsing again while its
+ref stays there: `list`, `next` and `start` (and any view of every mission) read only the missions whose tip
+moved since the last run. The cache holds every field but the body (no listing shows it).
+
+The file is `<common git dir>/gitclaim/cache/missions.json`: one header line (cache format, mission format,
+gitclaim version, object format, SHA-256 of the rest) and one JSON document. It is replaced atomically (written
+under a unique name, then renamed), so concurrent gitclaim processes each read a whole file, old or new, and the
+last writer wins. Anything that does not match its header exactly (a truncated or corrupt file, another
+gitclaim's format) is ignored and written again; nothing in it is ever trusted without that check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gitclaim import __version__
+from gitclaim.core import mission as m
+
+CACHE_FORMAT = 1
+# Every Mission field but the ones the key or the listing leaves out, in a fixed order (entries are lists).
+FIELDS = tuple(f.name for f in dataclasses.fields(m.Mission) if f.name not in ("mission_id", "body"))
+
+
+def _header(digest: str, algo: str) -> dict[str, Any]:
+    return {"cache": CACHE_FORMAT, "mission_format": m.FORMAT_VERSION, "gitclaim": __version__,
+            "object_format": algo, "sha256": digest}
+
+
+class MissionCache:
+    """Parsed missions by (mission id, tip commit)."""
+
+    def __init__(self, path: Path, algo: str) -> None:
+        self.path = path
+        self.algo = algo
+        self.entries: dict[str, list[Any]] = {}  # "<id> <oid>" -> field values in FIELDS order
+        self.loaded = False  # a valid file was read
+
+    @classmethod
+    def open(cls, common_dir: Path, algo: str) -> MissionCache:
+        cache = cls(common_dir / "gitclaim" / "cache" / "missions.json", algo)
+        cache._load()
+        return cache
+
+    def _load(self) -> None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return
+        head, _, body = raw.partition(b"\n")
+        try:
+            header = json.loads(head)
+            if header != _header(hashlib.sha256(body).hexdigest(), self.algo):
+                return
+            entries = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(entries, dict) and all(isinstance(v, list) and len(v) == len(FIELDS)
+                                             for v in entries.values()):
+            self.entries = entries
+            self.loaded = True
+
+    def get(self, mission_id: str, oid: str) -> m.Mission | None:
+        values = self.entries.get(f"{mission_id} {oid}")
+        if values is None:
+            return None
+        try:
+            mission = m.Mission(mission_id, **dict(zip(FIELDS, values, strict=True)))
+        except (TypeError, ValueError):
+            return None
+        return dataclasses.replace(mission, requires=tuple(mission.requires))
+
+    def put(self, mission_id: str, oid: str, mission: m.Mission) -> None:
+        values = [getattr(mission, name) for name in FIELDS]
+        values[FIELDS.index("requires")] = list(mission.requires)
+        if mission.extra:  # fields read by YAML may hold values JSON cannot carry exactly: leave those out
+            try:
+                if json.loads(json.dumps(values)) != values:
+                    return
+            except (TypeError, ValueError):
+                return
+        self.entries[f"{mission_id} {oid}"] = values
+
+    def keep_only(self, keys: set[str]) -> bool:
+        """Drop entries of tips that are no longer there; True when something was dropped."""
+        stale = [k for k in self.entries if k not in keys]
+        for key in stale:
+            del self.entries[key]
+        return bool(stale)
+
+    def save(self) -> None:
+        """Write the cache atomically; a cache that cannot be written is only a slower next run."""
+        body = json.dumps(self.entries, ensure_ascii=False, separators=(",", ":")).encode()
+        head = json.dumps(_header(hashlib.sha256(body).hexdigest(), self.algo)).encode()
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as out:
+                out.write(head + b"\n" + body)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def key(mission_id: str, oid: str) -> str:
+    return f"{mission_id} {oid}"
