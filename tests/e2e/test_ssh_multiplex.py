@@ -14,7 +14,7 @@ import pytest
 
 from gitclaim.core.ssh import parse_ssh_url
 from tests.helpers import git, remote_refs, run_gitclaim
-from tests.servers import GitServer
+from tests.support.servers import GitServer
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_many_processes_at_once_in_one_clone(ssh_clone, runtime_dir: Path) -> No
     env = {**os.environ, "GITCLAIM_SSH_PERSIST": "2"}
     procs = [subprocess.Popen([sys.executable, "-m", "gitclaim", "list", "--json"], cwd=clone, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
-    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     assert [r[2] for r in results] == [0] * 8, [r[1] for r in results]
 
 
