@@ -11,8 +11,8 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line
+from gitclaim.cli.workspace import open_store
 from gitclaim.errors import GitclaimError, RemoteError
-from gitclaim.missions.workspace import open_store
 from gitclaim.ops import doctor
 
 MARKS = {(True, True): "ok", (True, False): "ok", (False, True): "FAIL", (False, False): "warn"}

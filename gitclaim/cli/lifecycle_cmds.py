@@ -9,10 +9,10 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line, warn
+from gitclaim.cli.workspace import open_store
 from gitclaim.core import timeutil
 from gitclaim.interchange import exporter, importer
 from gitclaim.missions import archive as archive_mod
-from gitclaim.missions.workspace import open_store
 
 
 @app.command("import")

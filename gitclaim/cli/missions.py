@@ -12,12 +12,12 @@ import typer
 
 from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json, line, table, warn
+from gitclaim.cli.workspace import open_store
 from gitclaim.core import execlog
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.missions import create, setup, views
-from gitclaim.missions.workspace import open_store
 
 JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
 AS = typer.Option(None, "--as", help="Session description recorded as claimed_by (default: $GITCLAIM_AS).")
@@ -159,7 +159,6 @@ def claim(
     store = open_store()
     actor = claims.actor_for(store, as_text)
     out = claims.claim(store, actor, mission_id, steal=steal, force=force, reason=reason)
-    views.after_change(store, out)
     if json_out:
         emit_json(_claim_json(out, mission_id))
     elif out.changed:
@@ -251,7 +250,6 @@ def _holder_write(op, mission_id: str, verb: str, json_out: bool) -> None:
     store = open_store()
     actor = claims.actor_for(store)
     out = op(store, actor)
-    views.after_change(store, out)
     if json_out:
         emit_json(_claim_json(out, mission_id))
     elif out.changed and out.previous is not None and out.previous.mission.status == out.state.mission.status \

@@ -12,10 +12,10 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import EPOCH, JSON
 from gitclaim.cli.output import emit_json, line
+from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.errors import InvalidInput
-from gitclaim.missions.workspace import open_store
 from gitclaim.workflows import tasks
 
 task_app = typer.Typer(help="Start and complete tasks of a mission's workflow phases (what the MCP tools do).",

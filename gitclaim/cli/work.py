@@ -9,9 +9,9 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import AS, JSON
 from gitclaim.cli.output import emit_json, line
+from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims
-from gitclaim.missions import ready, session, views
-from gitclaim.missions.workspace import open_store
+from gitclaim.missions import ready, session
 
 
 @app.command("next")
@@ -20,7 +20,6 @@ def next_cmd(as_text: str | None = AS, json_out: bool = JSON) -> None:
     store = open_store()
     actor = claims.actor_for(store, as_text)
     got = ready.next_mission(store, actor)
-    views.after_change(store, got.outcome)
     mis = got.outcome.state.mission
     if json_out:
         data = mis.to_json()

@@ -56,16 +56,25 @@ class Outcome(NamedTuple):
 # nothing needs writing; it raises (Conflict, NotFound, ...) when the change is not allowed.
 Decide = Callable[[State | None], Change | None]
 
+# An effect run after each landed write of a mission (Store.after_write): it returns a warning, or None. The
+# write has landed whatever an effect does, so an effect reports its problems instead of raising them.
+AfterWrite = Callable[["Store", Outcome], "str | None"]
+
 # A plan (Store.swap) is called with whether the remote was just re-read after a push without a clear yes; it
 # returns the ref updates to push in one compare-and-swap, or None when nothing needs writing.
 Plan = Callable[[bool], "list[g.RefUpdate] | None"]
 
 
 class Store:
-    def __init__(self, repo: Repo, policy_check: Callable[[str], None] | None = None) -> None:
+    def __init__(self, repo: Repo, policy_check: Callable[[str], None] | None = None, *,
+                 after_write: Sequence[AfterWrite] = (), on_warning: Callable[[str], None] | None = None) -> None:
         self.repo = repo
         self.git = repo.git
         self._policy_check = policy_check
+        # Wired where the store is opened (gitclaim/missions/workspace.py), so every front end gets them.
+        self.after_write = list(after_write)
+        self.warnings: list[str] = []  # what went wrong besides the command itself, for the front end to show
+        self._on_warning = on_warning
         self._synced: set[str] = set()  # the refspecs fetched during this command: its state is fresh
         self.pushes = 0  # push attempts made by this store, reported by `next`, `archive` and the benchmarks
         self._objects: ObjectWriter | None = None
@@ -260,7 +269,21 @@ class Store:
         if pushed is None or change is None:
             assert base is not None
             return Outcome(base, False, base)
-        return Outcome(State(change.mission, pushed[0].new or ""), True, base)
+        out = Outcome(State(change.mission, pushed[0].new or ""), True, base)
+        for effect in self.after_write:
+            try:
+                problem = effect(self, out)
+            except GitclaimError as err:
+                problem = f"warning: {err}"
+            if problem:
+                self.warn(problem)
+        return out
+
+    def warn(self, text: str) -> None:
+        """Report a problem that does not fail the command (the front end prints it or passes it on)."""
+        self.warnings.append(text)
+        if self._on_warning is not None:
+            self._on_warning(text)
 
     def _decide(self, mission_id: str, decide: Decide, state: State | None) -> tuple[State | None, Change | None]:
         """Decide on `state`. A refusal or a no-op decided on state not fetched during this command may be out

@@ -44,6 +44,7 @@ from gitclaim.workflows import tasks
 logger = logging.getLogger("gitclaim.mcp")
 
 EXIT_CODE_META = "gitclaim/exit_code"
+WARNINGS_META = "gitclaim/warnings"
 
 
 # ---- inputs ------------------------------------------------------------------------------------------------
@@ -71,27 +72,37 @@ def _repo_dir(repo_path: str | None) -> Path:
 _STORES = service.StoreCache()
 
 
-def _error(text: str, code: int) -> CallToolResult:
+def _error(text: str, code: int, warnings: list[str]) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
-                          _meta={EXIT_CODE_META: code})
+                          _meta={EXIT_CODE_META: code, **_warnings_meta(warnings)})
+
+
+def _warnings_meta(warnings: list[str]) -> dict[str, Any]:
+    """Warnings of the call (the agents file could not be updated, ...): on the server's stderr, as the CLI
+    prints them, and to the agent in `_meta`."""
+    for text in warnings:
+        logger.warning("%s", text)
+    return {WARNINGS_META: list(warnings)} if warnings else {}
 
 
 def _call(repo_path: str | None, op: Callable[[Store], BaseModel]) -> CallToolResult:
     """Open the store, run one library operation; the one place a tool's failure becomes a tool error."""
+    store: Store | None = None
     try:
-        result = op(_STORES.store(_repo_dir(repo_path)))
+        store = _STORES.store(_repo_dir(repo_path))
+        result = op(store)
     except GitclaimError as err:
-        return _error(str(err), err.exit_code)
+        return _error(str(err), err.exit_code, store.warnings if store else [])
     except Exception as exc:  # a bug: the agent still gets one line, the traceback goes to stderr
         logger.exception("gitclaim tool failed")
-        return _error(f"internal error: {type(exc).__name__}: {exc} (report it)", 1)
+        return _error(f"internal error: {type(exc).__name__}: {exc} (report it)", 1,
+                      store.warnings if store else [])
     data = result.model_dump(mode="json")
     return CallToolResult(content=[TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
-                          structured_content=data)
+                          structured_content=data, _meta=_warnings_meta(store.warnings) or None)
 
 
 def _changed(store: Store, out: Outcome, model: type[MissionChange] = MissionChange, **more: Any) -> Any:
-    views.after_change(store, out)  # keeps the opt-in CLAUDE.md/AGENTS.md section in step, like the CLI
     return model(**out.state.mission.to_json(), changed=out.changed, commit=out.state.commit, **more)
 
 
@@ -110,7 +121,6 @@ def start_mission(
     def op(store: Store) -> StartedMission:
         out = tasks.start_mission(store, claims.actor_for(store, session), name, objective, profile,
                                   mission_id=mission_id)
-        views.after_change(store, out)
         mis = out.state.mission
         files = sorted(tasks.workflow.render_profile(profile, mis.mission_id, mis.title))  # what was written
         return StartedMission(mission_id=mis.mission_id, title=mis.title, profile=profile, status=mis.status,

@@ -4,6 +4,10 @@ Keeps an "## Active Mission" section (the seed's CLAUDE.md layout) in the workin
 marker comments, listing the missions this clone's instance holds; and installs a Claude Code `/start` command
 that runs `gitclaim start`. The section is a convenience for the agent reading the file, never mission state:
 it is written from the local refs after this clone's own changes, and nothing outside the markers is touched.
+
+`after_write` is wired into every store where it is opened (gitclaim/missions/workspace.py), so every write that
+lands, whichever front end made it, keeps the section in step; a section that cannot be updated is a warning
+of that command, never a failure and never silent.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core.atomicfile import write_atomic
-from gitclaim.core.store import State, Store
+from gitclaim.core.store import Outcome, State, Store
 from gitclaim.errors import GitclaimError, InvalidInput
 
 CONFIG_KEY = "gitclaim.agentsfile"
@@ -53,10 +57,26 @@ Exit code 3 from any of these means you no longer hold the mission: stop working
 
 # ---- enabling -------------------------------------------------------------------------------------------------
 
-def enable(store: Store, agents_file: str) -> list[str]:
-    """Record the agents file in git config, install the /start command if absent, write the section now."""
+def check(store: Store, agents_file: str) -> str:
+    """Refuse, before anything is written, an agents file gitclaim could not keep: outside the working tree,
+    unreadable, or with broken markers. Returns it relative to the working tree's top."""
     root = _worktree(store)
     rel = _relative(root, store.git.cwd, agents_file)
+    path = (root / rel).resolve()
+    try:
+        replace_section(_read(path), "")
+    except OSError as exc:
+        raise GitclaimError(f"cannot update {path}: {exc.strerror}") from None
+    except GitclaimError as err:
+        raise GitclaimError(f"cannot update {path}: {err}") from None
+    return rel
+
+
+def enable(store: Store, agents_file: str) -> list[str]:
+    """Record the agents file in git config, install the /start command if absent, write the section now;
+    nothing of it when the file is refused (`check`)."""
+    root = _worktree(store)
+    rel = check(store, agents_file)
     report = []
     if store.repo.get(CONFIG_KEY) != rel:
         g.config_set(store.git, CONFIG_KEY, rel)
@@ -121,7 +141,7 @@ def refresh(store: Store, state: State | None = None) -> str | None:
     # the link.
     path = (root / rel).resolve()
     try:
-        old = path.read_bytes().decode("utf-8", "surrogateescape") if path.exists() else ""
+        old = _read(path)
         new = replace_section(old, section(held(store, state), _newline(old)))
         if new != old:
             write_atomic(path, new.encode("utf-8", "surrogateescape"))
@@ -130,6 +150,23 @@ def refresh(store: Store, state: State | None = None) -> str | None:
     except GitclaimError as err:
         return f"cannot update {path}: {err}"
     return None
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "surrogateescape") if path.exists() else ""
+
+
+def after_write(store: Store, out: Outcome) -> str | None:
+    """After a landed write: rewrite the section when the write changed a mission this instance holds or held
+    (nothing else can change what the section lists). Returns the warning when the file cannot be updated."""
+    if not out.changed or not store.repo.get(CONFIG_KEY):
+        return None
+    me = store.repo.instance(create=False)
+    if not any(s is not None and s.mission.held and s.mission.claim_instance == me
+               for s in (out.previous, out.state)):
+        return None
+    problem = refresh(store, out.state)
+    return f"warning: {problem}" if problem else None
 
 
 def held(store: Store, state: State | None = None) -> list[m.Mission]:

@@ -70,7 +70,6 @@ def _claim_top(store: Store, actor: claims.Actor, report: StartReport) -> None:
     except NothingReady as err:
         report.note = str(err)
         return
-    views.after_change(store, got.outcome)
     report.claimed = got.outcome.state.mission.to_json()
 
 

@@ -10,6 +10,7 @@ from gitclaim.core import git as g
 from gitclaim.core.repo import MISSIONS_REFSPEC
 from gitclaim.core.store import Store
 from gitclaim.errors import NotFound
+from gitclaim.missions import agents
 
 
 def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: str | None = None) -> list[str]:
@@ -17,6 +18,8 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
     repo = store.repo
     if repo.get(f"remote.{remote}.url") is None:
         raise NotFound(f"no remote named {remote!r} in this clone (add it with: git remote add {remote} URL)")
+    if agents_file:
+        agents.check(store, agents_file)  # before anything is written: a refused file leaves the clone as it was
     report = []
     if MISSIONS_REFSPEC not in repo.get_all(f"remote.{remote}.fetch"):
         g.config_set(repo.git, f"remote.{remote}.fetch", MISSIONS_REFSPEC, add=True)
@@ -30,8 +33,6 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
     report.append(f"{sync_mirror(store)} missions on {remote}")
     report += _init_hooks(store, hooks)
     if agents_file:
-        from gitclaim.missions import agents
-
         report += agents.enable(store, agents_file)
     return report
 

@@ -15,7 +15,7 @@ from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
-from gitclaim.core.store import Outcome, State, Store
+from gitclaim.core.store import State, Store
 from gitclaim.errors import InvalidInput, NotFound
 
 # ---- list -------------------------------------------------------------------------------------------------
@@ -115,14 +115,3 @@ def read_file(store: Store, mission_id: str, path: str, *, fetch: bool = True) -
     if blob is None or blob.type != "blob":
         raise NotFound(f"mission {mission_id} has no file {path!r}")
     return blob.data
-
-
-# ---- after a change ---------------------------------------------------------------------------------------
-
-def after_change(store: Store, out: Outcome) -> None:
-    """Keep the opt-in 'Active Mission' section of CLAUDE.md / AGENTS.md in step with this clone's claims."""
-    if not out.changed or not store.repo.get("gitclaim.agentsfile"):
-        return
-    from gitclaim.missions import agents
-
-    agents.refresh(store, out.state)

@@ -1,6 +1,8 @@
-"""Opening the store for a command: the repository, its settings and its commit policy, wired once.
+"""Opening the store for a command: the repository, its settings, its commit policy and the effects that follow
+every landed write (the agents-file section, docs/agents.md), wired once.
 
-The CLI and the MCP server both start here, so they behave the same. A CLI command opens its repository once;
+The CLI and the MCP server (and through them `next`, `start --claim`, `import`, the workflow tools) all start
+here, so they behave the same: no front end has to remember an effect. A CLI command opens its repository once;
 the MCP server keeps each opened repository (`StoreCache`) and opens it again only when a file it was read from
 has changed, so a warm tool call starts no git process for it.
 """
@@ -8,18 +10,26 @@ has changed, so a warm tool call starts no git process for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from gitclaim.core.repo import Repo, open_repo
 from gitclaim.core.settings import FILENAME as SETTINGS_FILE
 from gitclaim.core.settings import Settings
 from gitclaim.core.store import Store
+from gitclaim.missions import agents
 
 
-def open_store(cwd: Path | str | None = None) -> Store:
+def open_store(cwd: Path | str | None = None, *, on_warning: Callable[[str], None] | None = None) -> Store:
+    """The store of the repository at `cwd`; `on_warning` receives each warning as it happens (the CLI prints
+    it on stderr), besides `Store.warnings`."""
     repo = open_repo(cwd)
-    settings = Settings.load(repo)
-    return Store(repo, policy_check=settings.policy_check)
+    return _wired(repo, Settings.load(repo), on_warning)
+
+
+def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | None = None) -> Store:
+    return Store(repo, policy_check=settings.policy_check, after_write=(agents.after_write,),
+                 on_warning=on_warning)
 
 
 class StoreCache:
@@ -39,7 +49,7 @@ class StoreCache:
             repo = open_repo(key)
             settings = Settings.load(repo)
             self._open[key] = (_stamp(repo), repo, settings)
-        return Store(repo, policy_check=settings.policy_check)
+        return _wired(repo, settings)
 
 
 def _stamp(repo: Repo) -> tuple[object, ...]:

@@ -274,3 +274,37 @@ def test_mcp_without_the_sdk_says_how_to_install_it(tmp_path: Path) -> None:
                        env={"PYTHONPATH": os.pathsep.join([str(shadow), os.environ["PYTHONPATH"]])})
     assert res.returncode == 2
     assert res.stderr == "gitclaim: the MCP server needs: pip install 'gitclaim[mcp]'\n"
+
+
+def test_the_agents_file_follows_writes_made_through_the_tools(make_clone: Callable[..., Path]) -> None:
+    """The Active Mission section is wired where the store is opened: a blocker logged and a mission completed
+    through the MCP tools update CLAUDE.md as the CLI does, and a file that cannot be updated is reported."""
+    clone = make_clone("a")
+    cli(clone, "init", "--agents", "CLAUDE.md")
+    cli(clone, "new", "m1", "--title", "First")
+    cli(clone, "claim", "m1")
+    agents_file = clone / "CLAUDE.md"
+    assert "Status: ACTIVE" in agents_file.read_text()
+    metas: list[Any] = []
+
+    async def run() -> None:
+        async with server(clone) as s:
+            await call(s, "log_issue", task_id=None, mission_id="m1", description="no credentials",
+                       requiresHumanReview=True)
+            assert "Status: BLOCKED" in agents_file.read_text() and "blocked: no credentials" in \
+                agents_file.read_text()
+            cli(clone, "unblock", "m1")
+            await call(s, "complete_mission", mission_id="m1", status="completed", summary="over")
+            metas.append(agents_file.read_text())
+            cli(clone, "new", "m2", "--title", "Second")
+            agents_file.write_text("<!-- gitclaim:active-mission -->\nthe end marker is gone\n")
+            with anyio.fail_after(CALL_TIMEOUT):
+                res = await s.call_tool("claim_mission", {"mission_id": "m2"})
+            assert not res.is_error and res.meta is not None
+            metas.append(res.meta.get("gitclaim/warnings"))
+
+    anyio.run(run)
+    assert "DONE" in cli(clone, "show", "m1")
+    assert "None: this clone holds no mission" in metas[0] and "m1" not in metas[0].split("## Active Mission")[1]
+    assert metas[1] == [f"warning: cannot update {agents_file.resolve()}: found <!-- gitclaim:active-mission --> "
+                        "without <!-- /gitclaim:active-mission -->; fix the markers by hand"]

@@ -83,3 +83,31 @@ def test_replace_section_touches_only_the_markers() -> None:
     assert new.startswith("a\r\n") and new.endswith("\r\nb\r\n") and "\n" not in new.replace("\r\n", "")
     with pytest.raises(GitclaimError):
         agents.replace_section("x\n" + agents.BEGIN + "\nno end\n", sec)
+
+
+def test_init_agents_with_broken_markers_changes_nothing(make_clone) -> None:
+    a = make_clone("a", init=False)
+    broken = BEFORE + agents.BEGIN + "\nno end marker\n"
+    (a / "CLAUDE.md").write_text(broken)
+    res = run_gitclaim(a, "init", "--agents", "CLAUDE.md")
+    assert res.returncode == 1
+    assert res.stderr == (f"gitclaim: cannot update {(a / 'CLAUDE.md').resolve()}: found {agents.BEGIN} without "
+                          f"{agents.END}; fix the markers by hand\n")
+    assert git(a, "config", "--get-regexp", "^gitclaim\\.", check=False).stdout == ""  # nothing recorded
+    assert not (a / ".claude").exists() and (a / "CLAUDE.md").read_text() == broken
+
+
+def test_a_section_that_cannot_be_updated_is_a_warning_on_every_write_that_tries(make_clone) -> None:
+    a = make_clone("a")
+    assert run_gitclaim(a, "init", "--agents", "CLAUDE.md").returncode == 0
+    for mid in ("m1", "m2"):
+        assert run_gitclaim(a, "new", mid, "--title", mid).returncode == 0
+    (a / "CLAUDE.md").write_text(agents.END + "\n")  # the begin marker is gone
+    warning = (f"gitclaim: warning: cannot update {(a / 'CLAUDE.md').resolve()}: found {agents.END} without "
+               f"{agents.BEGIN}; fix the markers by hand\n")
+    for args in (["claim", "m1"], ["log", "m1", "half way"], ["next"], ["done", "m1"]):
+        res = run_gitclaim(a, *args)
+        assert res.returncode == 0 and res.stderr == warning, (args, res.stderr)
+    res = run_gitclaim(a, "start", "--claim")  # nothing ready and nothing held: no write, no warning
+    assert res.returncode == 0 and res.stderr == ""
+    assert (a / "CLAUDE.md").read_text() == agents.END + "\n"
