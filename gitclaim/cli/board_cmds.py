@@ -16,12 +16,12 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import JSON
 from gitclaim.cli.output import emit_json, line, warn
+from gitclaim.cli.workspace import open_store
 from gitclaim.core import timeutil
 from gitclaim.core.store import Store
 from gitclaim.errors import InvalidInput
 from gitclaim.missions import board as board_mod
 from gitclaim.missions import watch as watch_mod
-from gitclaim.missions.workspace import open_store
 
 DEFAULT_REFRESH = 5.0
 DEFAULT_PORT = 8765

@@ -10,14 +10,14 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import EPOCH, JSON
 from gitclaim.cli.output import emit_json, line
+from gitclaim.cli.workspace import open_store
 from gitclaim.core import corrections
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.core.store import Outcome, Store
 from gitclaim.errors import InvalidInput
-from gitclaim.missions import create, views
-from gitclaim.missions.workspace import open_store
+from gitclaim.missions import create
 
 MISSION = typer.Argument(..., metavar="MISSION", help="The mission's id, as in gitclaim list.")
 REASON = typer.Option(None, "--reason", help="Why, for the mission's history (required).")
@@ -84,7 +84,6 @@ def cancel(mission_id: str = MISSION, reason: str | None = REASON, epoch: int | 
 
 
 def _print(store: Store, out: Outcome, mission_id: str, verb: str, json_out: bool) -> None:
-    views.after_change(store, out)
     if json_out:
         emit_json({**out.state.mission.to_json(), "changed": out.changed, "commit": out.state.commit})
     else:
