@@ -18,9 +18,20 @@ TIMED_OUT = 8
 
 
 class GitclaimError(Exception):
-    """Base of every expected failure; `str(err)` is the one line shown to the user."""
+    """Base of every expected failure; `str(err)` is the one line shown to the user. `details` are facts a
+    program may want beside the line (the holder of a refused claim, a policy's violations): the CLI puts
+    them into the `--json` error object (docs/json.md)."""
 
     exit_code = ERROR
+
+    def __init__(self, message: str = "", **details: object) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+# The `kind` of an error in `--json` output, by exit code: a stable word for each code of docs/exit-codes.md.
+KINDS = {ERROR: "error", USAGE: "usage", CONFLICT: "conflict", NOT_FOUND: "not_found",
+         NOTHING_READY: "nothing_ready", REMOTE: "remote", POLICY: "policy", TIMED_OUT: "timed_out"}
 
 
 class InvalidInput(GitclaimError):

@@ -20,10 +20,28 @@ app = typer.Typer(
 )
 
 
-def fail(err: GitclaimError) -> int:
+def fail(err: GitclaimError, args: list[str] | None = None) -> int:
     """One line on stderr, the documented exit code: the only way an expected failure leaves the CLI."""
     sys.stderr.write(f"gitclaim: {err}\n")
+    _json_error(args, err.exit_code, str(err), err.details)
     return err.exit_code
+
+
+def _json_error(args: list[str] | None, code: int, message: str, details: dict | None = None) -> None:
+    """Under --json, the failure is also a JSON object on stdout, so an agent never parses prose."""
+    if not args or "--json" not in args[:args.index("--") if "--" in args else len(args)]:
+        return
+    import json
+
+    from gitclaim.errors import KINDS
+
+    kind = "interrupted" if code == 130 else KINDS.get(code, "error")
+    error = {"exit_code": code, "kind": kind, "message": message, **(details or {})}
+    try:
+        sys.stdout.write(json.dumps({"error": error}, indent=2, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):  # stdout closed or full: the stderr line has said it already
+        pass
 
 
 # Which module defines each command, so that a call imports only what its command needs: agents run gitclaim
@@ -59,22 +77,27 @@ def run_app(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="gitclaim", standalone_mode=False)
     except GitclaimError as err:
-        return fail(err)
+        return fail(err, args)
     except click.ClickException as err:  # usage errors, as one line instead of a usage box
         text = err.format_message() if hasattr(err, "format_message") else str(err)
         name = next((a for a in args if not a.startswith("-")), "")
         where = f"gitclaim {name} --help" if name in COMMAND_MODULES else "gitclaim --help"
         sys.stderr.write(f"gitclaim: {text} (see: {where})\n")
-        return int(getattr(err, "exit_code", USAGE) or USAGE)
+        code = int(getattr(err, "exit_code", USAGE) or USAGE)
+        _json_error(args, code, f"{text} (see: {where})")
+        return code
     except (KeyboardInterrupt, click.exceptions.Abort):
         sys.stderr.write("gitclaim: interrupted\n")
+        _json_error(args, 130, "interrupted")
         return 130
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: still one line, with the traceback only on request
         if os.environ.get("GITCLAIM_DEBUG"):
             raise
-        sys.stderr.write(f"gitclaim: internal error: {type(exc).__name__}: {exc} "
-                         "(run again with GITCLAIM_DEBUG=1 for the traceback, and report it)\n")
+        text = f"internal error: {type(exc).__name__}: {exc} (run again with GITCLAIM_DEBUG=1 for the traceback, " \
+               "and report it)"
+        sys.stderr.write(f"gitclaim: {text}\n")
+        _json_error(args, 1, text, {"kind": "internal"})
         return 1
     return result if isinstance(result, int) else 0

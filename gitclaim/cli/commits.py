@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from gitclaim.cli.app import app
+from gitclaim.cli.output import emit_json
 from gitclaim.core.git import Git, var_ident
 from gitclaim.errors import InvalidInput, PolicyViolation
-from gitclaim.hooks.install import install_commit_msg_hook, uninstall_commit_msg_hook
+from gitclaim.hooks.install import InstallResult, install_commit_msg_hook, uninstall_commit_msg_hook
 from gitclaim.policy import (
     PolicyConfig,
     Violation,
@@ -38,6 +39,7 @@ def check_msg(
         "--message", "-m", help="Check this text instead of a file.", show_default=False)] = None,
     rev_range: Annotated[str | None, typer.Option(
         "--range", help="Check every commit in a range, e.g. origin/main..HEAD.", show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
 ) -> None:
     """Check commit messages against the repository's commit policy (exit 7 on violations)."""
     if sum(x is not None for x in (file, message, rev_range)) != 1:
@@ -45,13 +47,16 @@ def check_msg(
     git = Git(Path.cwd())
     config = policy_from_repo(git)
     if rev_range is not None:
-        _check_range(git, rev_range, config)
+        _check_range(git, rev_range, config, json_out)
         return
     if message is not None:
         source, text = "message", message
     else:
         source, text = str(file), _read_message(str(file))
-    _report([*check_message(text, config), *_identities(git, config)], source, "commit message breaks the policy")
+    violations = [*check_message(text, config), *_identities(git, config)]
+    _report(violations, source, "commit message breaks the policy", json_out)
+    if json_out:
+        emit_json({"ok": True, "source": source, "violations": []})
 
 
 def _identities(git: Git, config: PolicyConfig) -> list[Violation]:
@@ -71,34 +76,57 @@ def _identities(git: Git, config: PolicyConfig) -> list[Violation]:
 def hooks_install(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing commit-msg.legacy with the current foreign hook.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
 ) -> None:
     """Install the commit-msg hook in this clone (honours core.hooksPath; keeps a foreign hook)."""
-    typer.echo(install_commit_msg_hook(Git(Path.cwd()), force=force).describe())
+    _print_hook(install_commit_msg_hook(Git(Path.cwd()), force=force), json_out)
 
 
 @hooks_app.command("uninstall")
-def hooks_uninstall() -> None:
+def hooks_uninstall(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
+) -> None:
     """Remove gitclaim's commit-msg hook and restore the hook it replaced."""
-    typer.echo(uninstall_commit_msg_hook(Git(Path.cwd())).describe())
+    _print_hook(uninstall_commit_msg_hook(Git(Path.cwd())), json_out)
 
 
-def _check_range(git: Git, rev_range: str, config: PolicyConfig) -> None:
+def _print_hook(result: InstallResult, json_out: bool) -> None:
+    if json_out:
+        emit_json({"action": result.action, "hook": str(result.hook),
+                   "legacy": str(result.legacy) if result.legacy else None})
+    else:
+        typer.echo(result.describe())
+
+
+def _check_range(git: Git, rev_range: str, config: PolicyConfig, json_out: bool) -> None:
     reports = check_range(git, rev_range, config)
     bad = [r for r in reports if r.violations]
-    for report in bad:
-        sys.stderr.write(format_violations(report.violations, report.commit.oid[:12]) + "\n")
+    if not json_out:  # under --json the violations are in the JSON error instead
+        for report in bad:
+            sys.stderr.write(format_violations(report.violations, report.commit.oid[:12]) + "\n")
     if bad:
         count = sum(len(r.violations) for r in bad)
         verb = "breaks" if len(bad) == 1 else "break"
         raise PolicyViolation(f"{rev_range}: {len(bad)} of {_plural(len(reports), 'commit')} {verb} the policy "
-                              f"({_plural(count, 'violation')})")
-    typer.echo(f"ok: {_plural(len(reports), 'commit')} checked")
+                              f"({_plural(count, 'violation')})", checked=len(reports),
+                              commits=[{"commit": r.commit.oid, "violations": _violations_json(r.violations)}
+                                       for r in bad])
+    if json_out:
+        emit_json({"ok": True, "range": rev_range, "checked": len(reports), "commits": []})
+    else:
+        typer.echo(f"ok: {_plural(len(reports), 'commit')} checked")
 
 
-def _report(violations: list[Violation], source: str, summary: str) -> None:
+def _report(violations: list[Violation], source: str, summary: str, json_out: bool) -> None:
     if violations:
-        sys.stderr.write(format_violations(violations, source) + "\n")
-        raise PolicyViolation(f"{summary} ({_plural(len(violations), 'violation')})")
+        if not json_out:
+            sys.stderr.write(format_violations(violations, source) + "\n")
+        raise PolicyViolation(f"{summary} ({_plural(len(violations), 'violation')})", source=source,
+                              violations=_violations_json(violations))
+
+
+def _violations_json(violations: list[Violation]) -> list[dict]:
+    return [{"line": v.line or None, "rule": v.rule, "text": v.text, "hint": v.hint} for v in violations]
 
 
 def _read_message(file: str) -> str:

@@ -44,6 +44,14 @@ def install(
     repo: Annotated[Path, typer.Argument(help="The repository that receives pushes (normally a bare one).")],
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing pre-receive.legacy with the current foreign hook.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
 ) -> None:
     """Install the guard as the repository's pre-receive hook (keeps an existing hook, which runs first)."""
-    typer.echo(guard.install_hook(repo, force=force).describe())
+    result = guard.install_hook(repo, force=force)
+    if json_out:
+        from gitclaim.cli.output import emit_json
+
+        emit_json({"action": result.action, "hook": str(result.hook),
+                   "legacy": str(result.legacy) if result.legacy else None})
+    else:
+        typer.echo(result.describe())

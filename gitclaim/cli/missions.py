@@ -32,10 +32,16 @@ def init(
     agents: str | None = typer.Option(
         None, "--agents", help="Keep an 'Active Mission' section in this file (CLAUDE.md or AGENTS.md) and "
         "install a Claude Code start command."),
+    json_out: bool = JSON,
 ) -> None:
     """Configure this clone: fetch refspec for refs/missions/*, instance id, first fetch. Safe to run twice."""
     store = open_store()
     report = setup.init_clone(store, remote, hooks=hooks, agents_file=agents)
+    if json_out:
+        repo = store.repo
+        emit_json({"remote": remote, "instance": repo.instance(create=False), "missions": len(store.ids()),
+                   "agents_file": repo.get("gitclaim.agentsfile"), "steps": report})
+        return
     for text in report:
         line(text)
 

@@ -84,15 +84,21 @@ def _context_lines(data: dict[str, Any]) -> list[str]:
 
 
 @app.command()
-def validate(target: str = typer.Argument(..., help="A mission directory, or the id of a published mission.")
-             ) -> None:
+def validate(target: str = typer.Argument(..., help="A mission directory, or the id of a published mission."),
+             json_out: bool = JSON) -> None:
     """Check a mission's workflow against the mission system's rules: one line per violation, exit 1 if any."""
     source, problems = tasks.validate_target(open_store, target)
-    for p in problems:
-        line(f"phase {p.phase or '-'}: {p.rule}: {p.message}")
+    rows = [{"phase": p.phase, "rule": p.rule, "message": p.message} for p in problems]
+    if not json_out:
+        for p in problems:
+            line(f"phase {p.phase or '-'}: {p.rule}: {p.message}")
     if problems:
-        raise tasks.WorkflowInvalid(f"{source}: {len(problems)} workflow rule violations")
-    line(f"{source}: workflow valid")
+        raise tasks.WorkflowInvalid(f"{source}: {len(problems)} workflow rule violations", source=source,
+                                    problems=rows)
+    if json_out:
+        emit_json({"source": source, "valid": True, "problems": []})
+    else:
+        line(f"{source}: workflow valid")
 
 
 @task_app.command("start")

@@ -23,7 +23,8 @@ def next_cmd(as_text: str | None = AS, json_out: bool = JSON) -> None:
     mis = got.outcome.state.mission
     if json_out:
         data = mis.to_json()
-        data.update(commit=got.outcome.state.commit, lost_races=got.lost_races, pushes=got.pushes)
+        data.update(changed=got.outcome.changed, commit=got.outcome.state.commit, lost_races=got.lost_races,
+                    pushes=got.pushes)
         emit_json(data)
     else:
         line(f"claimed {mis.mission_id} (P{mis.priority}, epoch {mis.claim_epoch}): {mis.title}")
@@ -49,11 +50,17 @@ def start(
 def demo(
     agents: int = typer.Option(4, "--agents", min=2, max=16, help="How many agent processes race."),
     keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory to look at."),
+    json_out: bool = JSON,
 ) -> None:
     """Run a self-contained race: a throwaway remote, several clones, agents claiming missions."""
     from gitclaim.errors import GitclaimError
     from gitclaim.ops import demo as demo_mod
 
-    result = demo_mod.run(agents=agents, keep=keep, echo=line)
+    result = demo_mod.run(agents=agents, keep=keep, echo=(lambda text: None) if json_out else line)
+    if json_out:
+        emit_json({"exactly_once": result.exactly_once, "race_winner": result.race_winner,
+                   "race_losers": result.race_losers, "race_messages": result.race_messages,
+                   "assignments": result.assignments, "claims_per_mission": result.claims_per_mission,
+                   "lost_races": result.lost_races})
     if not result.exactly_once:
         raise GitclaimError("the demo found a mission claimed twice")

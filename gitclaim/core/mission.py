@@ -71,6 +71,13 @@ class Mission:
                  if p and p != who]
         return f'"{who}"' + (f" ({', '.join(parts)})" if parts else "")
 
+    def holder_json(self) -> dict[str, Any] | None:
+        """The holder as `--json` errors name it (docs/json.md); None when nobody holds the mission."""
+        if not self.held:
+            return None
+        return {"session": self.claimed_by, "user": self.claim_user, "instance": self.claim_instance,
+                "epoch": self.claim_epoch, "claimed_at": self.claimed_at, "last_activity": self.last_activity}
+
     def last_activity_at(self) -> datetime | None:
         return timeutil.parse_ts(self.last_activity) or timeutil.parse_ts(self.claimed_at)
 

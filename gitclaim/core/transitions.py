@@ -113,7 +113,7 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
                 return None
             stale = is_stale(cur, actor.now, ttl)
             if not (force or (steal and stale)):
-                raise Conflict(held_message(cur, actor.now, ttl, steal=steal))
+                raise Conflict(held_message(cur, actor.now, ttl, steal=steal), holder=cur.holder_json())
             takeover = "force" if not (steal and stale) else "steal"
         new = cur.evolve(
             status=m.ACTIVE, claimed_at=actor.stamp, claimed_by=actor.session, claim_user=actor.user,
@@ -154,7 +154,8 @@ def require_holder(state: State | None, actor: Actor, mission_id: str, doing: st
     cur = state.mission
     if cur.held and cur.claim_instance != actor.instance:
         raise Conflict(f"cannot {doing} mission {mission_id}: it is held by {cur.holder_text()}, who took it "
-                       f"over at {cur.claimed_at} (epoch {cur.claim_epoch}); you no longer hold it")
+                       f"over at {cur.claimed_at} (epoch {cur.claim_epoch}); you no longer hold it",
+                       holder=cur.holder_json())
     if cur.status in m.FINISHED:
         raise Conflict(f"cannot {doing} mission {mission_id}: it is {cur.status} since {cur.finished_at}")
     if not cur.held:
@@ -162,7 +163,8 @@ def require_holder(state: State | None, actor: Actor, mission_id: str, doing: st
                        f"(claim it first: gitclaim claim {mission_id})")
     if epoch is not None and epoch != cur.claim_epoch:
         raise Conflict(f"cannot {doing} mission {mission_id}: your claim was epoch {epoch}, it is now epoch "
-                       f"{cur.claim_epoch} (claimed at {cur.claimed_at}); you no longer hold that claim")
+                       f"{cur.claim_epoch} (claimed at {cur.claimed_at}); you no longer hold that claim",
+                       holder=cur.holder_json())
     return cur
 
 
