@@ -12,7 +12,8 @@ import json
 import reprlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from gitclaim.core import timeutil
 from gitclaim.core.refs import id_problem
@@ -31,12 +32,49 @@ COMPLETED = (DONE, FAILED)  # how a holder finishes the work (done / fail)
 FINISHED = (DONE, FAILED, CANCELLED)  # out of the queue: never claimed again unless reopened; archivable
 DEFAULT_PRIORITY = 2  # P0 is the most urgent; lower numbers come first
 
+
+class MissionField(NamedTuple):
+    """One field of a mission, defined once: mission.md's frontmatter (`render`, `parse`), the --json output
+    (`Mission.to_json`, docs/json.md) and the MCP tools' output schema (gitclaim/mcp/schemas.py) all derive
+    from FIELDS."""
+
+    name: str  # the Mission attribute and the frontmatter key
+    json: str  # the key in --json output and the MCP schema
+    type: Any  # the JSON value's type, for the MCP schema
+    required: bool = False  # in the MCP schema; everything else has the default below
+    default: Any = None
+
+
+FIELDS: tuple[MissionField, ...] = (
+    MissionField("mission_id", "mission_id", str, required=True),
+    MissionField("title", "title", str, required=True),
+    MissionField("status", "status", str, required=True),
+    MissionField("priority", "priority", int, required=True),
+    MissionField("requires", "requires", list[str], default=()),
+    MissionField("assigned_to", "assigned_to", str | None),
+    MissionField("created", "created", str | None),
+    MissionField("claimed_at", "claimed_at", str | None),
+    MissionField("claimed_by", "claimed_by", str | None),
+    MissionField("claim_user", "user", str | None),
+    MissionField("claim_instance", "instance", str | None),
+    MissionField("claim_epoch", "epoch", int, default=0),
+    MissionField("last_activity", "last_activity", str | None),
+    MissionField("blocked_reason", "blocked_reason", str | None),
+    MissionField("summary", "summary", str | None),
+    MissionField("finished_at", "finished_at", str | None),
+)
 # Field order in the file; anything else a person put there is kept, after these.
-_KNOWN = frozenset((
-    FORMAT_KEY, "mission_id", "title", "status", "priority", "requires", "assigned_to", "created",
-    "claimed_at", "claimed_by", "claim_user", "claim_instance", "claim_epoch", "last_activity",
-    "blocked_reason", "summary", "finished_at",
-))
+_FILE_KEYS = (FORMAT_KEY, *(f.name for f in FIELDS))
+_JSON_KEYS = tuple(f.json for f in FIELDS)
+_KNOWN = frozenset(_FILE_KEYS)
+_VALUES = attrgetter(*(f.name for f in FIELDS))  # one call reads every field, in FIELDS order
+_REQUIRES = next(i for i, f in enumerate(FIELDS) if f.name == "requires")
+
+
+def _values(mis: Mission) -> list[Any]:
+    values = list(_VALUES(mis))
+    values[_REQUIRES] = list(values[_REQUIRES])  # a tuple in the model, a list in JSON
+    return values
 
 
 @dataclass(frozen=True)
@@ -85,27 +123,13 @@ class Mission:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        """The stable snake_case fields of --json output (docs/json.md)."""
-        return {
-            "mission_id": self.mission_id, "title": self.title, "status": self.status,
-            "priority": self.priority, "requires": list(self.requires), "assigned_to": self.assigned_to,
-            "created": self.created, "claimed_at": self.claimed_at, "claimed_by": self.claimed_by,
-            "user": self.claim_user, "instance": self.claim_instance, "epoch": self.claim_epoch,
-            "last_activity": self.last_activity, "blocked_reason": self.blocked_reason,
-            "summary": self.summary, "finished_at": self.finished_at,
-        }
+        """The stable snake_case fields of --json output (docs/json.md), from FIELDS."""
+        return dict(zip(_JSON_KEYS, _values(self), strict=True))
 
 
 def render(m: Mission) -> bytes:
     """mission.md bytes for `m`: frontmatter as `key: <JSON>` lines, then the body."""
-    values: dict[str, Any] = {
-        FORMAT_KEY: FORMAT_VERSION, "mission_id": m.mission_id, "title": m.title, "status": m.status,
-        "priority": m.priority, "requires": list(m.requires), "assigned_to": m.assigned_to,
-        "created": m.created, "claimed_at": m.claimed_at, "claimed_by": m.claimed_by,
-        "claim_user": m.claim_user, "claim_instance": m.claim_instance, "claim_epoch": m.claim_epoch,
-        "last_activity": m.last_activity, "blocked_reason": m.blocked_reason, "summary": m.summary,
-        "finished_at": m.finished_at,
-    }
+    values = dict(zip(_FILE_KEYS, [FORMAT_VERSION, *_values(m)], strict=True))
     lines = ["---"]
     for key, value in [*values.items(), *m.extra.items()]:
         lines.append(f"{key}: {json.dumps(_jsonable(value), ensure_ascii=False)}")

@@ -3,26 +3,27 @@ outputSchema. Only gitclaim/mcp/ imports this module (pydantic comes with the MC
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, create_model
+
+from gitclaim.core import mission as m
 
 
-class MissionInfo(BaseModel):
-    mission_id: str
-    title: str
-    status: str
-    priority: int
-    requires: list[str] = []
-    assigned_to: str | None = None
-    created: str | None = None
-    claimed_at: str | None = None
-    claimed_by: str | None = None
-    user: str | None = None
-    instance: str | None = None
-    epoch: int = 0
-    last_activity: str | None = None
-    blocked_reason: str | None = None
-    summary: str | None = None
-    finished_at: str | None = None
+def _mission_info() -> type[BaseModel]:
+    """A mission's fields as the tools return them: the same fields, names and order as `--json`, from the one
+    definition in gitclaim/core/mission.py."""
+    fields: dict[str, Any] = {}
+    for f in m.FIELDS:
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        fields[f.json] = (f.type, ... if f.required else default)
+    return create_model("MissionInfo", **fields)
+
+
+if TYPE_CHECKING:  # a class made at run time: type checkers see its base
+    MissionInfo = BaseModel
+else:
+    MissionInfo = _mission_info()
 
 
 class MissionChange(MissionInfo):

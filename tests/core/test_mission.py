@@ -49,3 +49,21 @@ def test_parse_refuses_with_the_mission_named(data: bytes, needle: str) -> None:
                                             ("7", 7)])
 def test_priority_forms(value, expected) -> None:
     assert m.parse_priority(value) == expected
+
+
+def test_one_field_list_gives_the_json_the_file_and_the_mcp_schema() -> None:
+    import dataclasses
+
+    fields = m.FIELDS
+    model = {f.name for f in dataclasses.fields(m.Mission)} - {"body", "extra"}
+    assert [f.name for f in fields] == [f.name for f in dataclasses.fields(m.Mission)
+                                        if f.name in model]
+    mis = m.Mission("m1", "T", requires=("r1",), claim_user="u", claim_epoch=2)
+    assert list(mis.to_json()) == [f.json for f in fields]
+    assert (mis.to_json()["requires"], mis.to_json()["user"], mis.to_json()["epoch"]) == (["r1"], "u", 2)
+    head = m.render(mis).decode().split("---\n")[1]
+    assert [ln.split(":")[0] for ln in head.splitlines()] == [m.FORMAT_KEY, *(f.name for f in fields)]
+    schemas = pytest.importorskip("gitclaim.mcp.schemas")
+    assert list(schemas.MissionInfo.model_fields) == [f.json for f in fields]
+    required = schemas.MissionInfo.model_json_schema()["required"]
+    assert required == [f.json for f in fields if f.required] == ["mission_id", "title", "status", "priority"]
