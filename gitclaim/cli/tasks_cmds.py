@@ -1,6 +1,6 @@
 """The mission-system commands: approve, context, validate, task start|complete, and mcp (the MCP server).
 
-Thin wrappers over gitclaim/workflows/tasks.py; `mcp` imports the MCP SDK only when it runs.
+Thin wrappers over gitclaim/workflows/ (decisions, replay, taskstate); `mcp` imports the MCP SDK only when it runs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.errors import InvalidInput
-from gitclaim.workflows import tasks
+from gitclaim.workflows import decisions, replay, taskstate
 
 task_app = typer.Typer(help="Start and complete tasks of a mission's workflow phases (what the MCP tools do).",
                        no_args_is_help=True)
@@ -35,7 +35,7 @@ def approve(
     """Approve a checkpoint phase so its tasks may start (a person's decision: anyone may)."""
     check_id(mission_id)
     store = open_store()
-    out = tasks.approve(store, claims.actor_for(store), mission_id, phase, note=note)
+    out = decisions.approve(store, claims.actor_for(store), mission_id, phase, note=note)
     if json_out:
         emit_json({"mission_id": mission_id, "phase": phase, "changed": out.changed, "commit": out.state.commit})
     else:
@@ -52,7 +52,7 @@ def context(
 ) -> None:
     """What a mission holds so far (tasks, decisions, milestones, blockers), read from its history."""
     check_id(mission_id)
-    data = tasks.get_context(open_store(), mission_id, include, phase)
+    data = replay.get_context(open_store(), mission_id, include, phase)
     if json_out:
         emit_json(data)
         return
@@ -87,14 +87,14 @@ def _context_lines(data: dict[str, Any]) -> list[str]:
 def validate(target: str = typer.Argument(..., help="A mission directory, or the id of a published mission."),
              json_out: bool = JSON) -> None:
     """Check a mission's workflow against the mission system's rules: one line per violation, exit 1 if any."""
-    source, problems = tasks.validate_target(open_store, target)
+    source, problems = taskstate.validate_target(open_store, target)
     rows = [{"phase": p.phase, "rule": p.rule, "message": p.message} for p in problems]
     if not json_out:
         for p in problems:
             line(f"phase {p.phase or '-'}: {p.rule}: {p.message}")
     if problems:
-        raise tasks.WorkflowInvalid(f"{source}: {len(problems)} workflow rule violations", source=source,
-                                    problems=rows)
+        raise taskstate.WorkflowInvalid(f"{source}: {len(problems)} workflow rule violations", source=source,
+                                        problems=rows)
     if json_out:
         emit_json({"source": source, "valid": True, "problems": []})
     else:
@@ -114,7 +114,7 @@ def task_start(
     """Start a task (holder only; waits for required phases and approvals; refused while BLOCKED)."""
     check_id(mission_id)
     store = open_store()
-    got = tasks.start_task(store, claims.actor_for(store), mission_id, phase, caller_type, name, goal, epoch=epoch)
+    got = decisions.start_task(store, claims.actor_for(store), mission_id, phase, caller_type, name, goal, epoch=epoch)
     if json_out:
         emit_json({"task_id": got.ref.full, "mission_id": mission_id, "phase": phase,
                    "commit": got.outcome.state.commit})
@@ -134,7 +134,7 @@ def task_complete(
 ) -> None:
     """Complete a task: records its duration, the files it changed and, with --phase-complete, its phase."""
     store = open_store()
-    done = tasks.complete_task(store, claims.actor_for(store), task_id, status, outcome,
+    done = decisions.complete_task(store, claims.actor_for(store), task_id, status, outcome,
                                phase_complete=phase_complete, files=files, epoch=epoch)
     if json_out:
         emit_json({"task_id": done.ref.full, "status": done.status, "duration_seconds": done.duration_seconds,

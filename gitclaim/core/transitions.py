@@ -189,7 +189,7 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
            epoch: int | None = None, guard: Guard | None = None) -> Outcome:
     """ACTIVE or BLOCKED -> DONE or FAILED, by the holder. Finishing twice is a no-op, unless it brings a new
     summary: that is recorded (action `summary`) instead of dropped. `guard` may refuse (raise) on the holder's
-    current mission, inside the compare-and-swap loop (gitclaim/workflows/tasks.py)."""
+    current mission, inside the compare-and-swap loop (gitclaim/workflows/decisions.py)."""
     if status not in m.COMPLETED:
         raise InvalidInput(f"a mission finishes as DONE or FAILED, not {status}")
     summary = user_text(summary, "the summary")

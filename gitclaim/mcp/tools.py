@@ -39,7 +39,7 @@ from gitclaim.mcp.schemas import (
 )
 from gitclaim.missions import views
 from gitclaim.missions import workspace as service
-from gitclaim.workflows import tasks
+from gitclaim.workflows import decisions, profiles, replay, startmission
 
 logger = logging.getLogger("gitclaim.mcp")
 
@@ -119,10 +119,10 @@ def start_mission(
     """Create a mission from a profile template (mission.md, workflow.md, start.md, agents/) and claim it for
     you, in one commit. Then read its start.md and workflow.md and run the phases."""
     def op(store: Store) -> StartedMission:
-        out = tasks.start_mission(store, claims.actor_for(store, session), name, objective, profile,
+        out = startmission.start_mission(store, claims.actor_for(store, session), name, objective, profile,
                                   mission_id=mission_id)
         mis = out.state.mission
-        files = sorted(tasks.workflow.render_profile(profile, mis.mission_id, mis.title))  # what was written
+        files = sorted(profiles.render_profile(profile, mis.mission_id, mis.title))  # what was written
         return StartedMission(mission_id=mis.mission_id, title=mis.title, profile=profile, status=mis.status,
                               epoch=mis.claim_epoch, commit=out.state.commit, files=files)
 
@@ -140,7 +140,7 @@ def start_task(
     """Start a task in a phase (holder only). Refused while the mission is BLOCKED, before the phases this one
     `requires` are complete, and before a `checkpoint: human` phase is approved."""
     def op(store: Store) -> StartedTask:
-        got = tasks.start_task(store, claims.actor_for(store), mission_id, phase, caller_type, name, goal)
+        got = decisions.start_task(store, claims.actor_for(store), mission_id, phase, caller_type, name, goal)
         return StartedTask(task_id=got.ref.full, mission_id=mission_id, phase=phase,
                            commit=got.outcome.state.commit)
 
@@ -160,7 +160,7 @@ def complete_task(
     """Complete a task: records its duration (from its start) and the files it changed; phase_complete marks
     its phase complete, which later phases' `requires` wait for."""
     def op(store: Store) -> CompletedTask:
-        done = tasks.complete_task(store, claims.actor_for(store), task_id, status, outcome,
+        done = decisions.complete_task(store, claims.actor_for(store), task_id, status, outcome,
                                    phase_complete=phase_complete, files=files, mission_id=mission_id)
         assert done.outcome is not None
         return CompletedTask(task_id=done.ref.full, status=done.status, duration_seconds=done.duration_seconds,
@@ -180,7 +180,7 @@ def complete_mission(
     """Finish the mission (holder only) and return its totals from the history: duration, tasks, decisions,
     milestones, issues, files. completed is refused while BLOCKED; failed aborts."""
     def op(store: Store) -> Totals:
-        return Totals(**tasks.complete_mission(store, claims.actor_for(store), mission_id, status, summary))
+        return Totals(**decisions.complete_mission(store, claims.actor_for(store), mission_id, status, summary))
 
     return _call(repo_path, op)
 
@@ -196,7 +196,7 @@ def log_decision(
 ) -> Annotated[CallToolResult, LoggedDecision]:
     """Record a decision (one commit). Holder only; refused while BLOCKED."""
     def op(store: Store) -> LoggedDecision:
-        got = tasks.log_decision(store, claims.actor_for(store), task_id, chosen=chosen, question=question,
+        got = decisions.log_decision(store, claims.actor_for(store), task_id, chosen=chosen, question=question,
                                  category=category, rationale=rationale, mission_id=mission_id)
         return LoggedDecision(decision_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id)
 
@@ -212,7 +212,7 @@ def log_milestone(
 ) -> Annotated[CallToolResult, LoggedMilestone]:
     """Record progress (one commit). Holder only; refused while BLOCKED."""
     def op(store: Store) -> LoggedMilestone:
-        got = tasks.log_milestone(store, claims.actor_for(store), task_id, message=message, progress=progress,
+        got = decisions.log_milestone(store, claims.actor_for(store), task_id, message=message, progress=progress,
                                   mission_id=mission_id)
         return LoggedMilestone(milestone_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id)
 
@@ -233,7 +233,7 @@ def log_issue(
     """Record an issue (one commit). With requiresHumanReview the mission becomes BLOCKED: stop the workflow
     and ask a person; every later write answers with the blocker until they run gitclaim unblock."""
     def op(store: Store) -> LoggedIssue:
-        got = tasks.log_issue(store, claims.actor_for(store), task_id, description=description,
+        got = decisions.log_issue(store, claims.actor_for(store), task_id, description=description,
                               severity=severity, issue_type=type,
                               requires_human_review=requiresHumanReview or requires_human_review,
                               mission_id=mission_id)
@@ -253,7 +253,7 @@ def get_context(
     """What the mission recorded so far, replayed from its history: phases (complete/approved), tasks,
     decisions, milestones and blockers (blocking: true while one holds the mission BLOCKED)."""
     def op(store: Store) -> MissionContext:
-        return MissionContext(**tasks.get_context(store, mission_id, include, phase))
+        return MissionContext(**replay.get_context(store, mission_id, include, phase))
 
     return _call(repo_path, op)
 

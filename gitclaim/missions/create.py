@@ -47,14 +47,16 @@ def new_mission(store: Store, mission_id: str, *, title: str | None, priority: s
 
 def _mission_files(mission_id: str, title: str | None, from_dir: Path | None, profile: str | None
                    ) -> dict[str, bytes]:
-    from gitclaim.workflows import workflow
+    from gitclaim.workflows.missiondir import read_mission_dir
+    from gitclaim.workflows.profiles import render_profile
+    from gitclaim.workflows.rules import validate_mission_files
 
     if profile is not None:
-        files = workflow.render_profile(profile, mission_id, title or mission_id)
+        files = render_profile(profile, mission_id, title or mission_id)
     else:
         assert from_dir is not None
-        files = workflow.read_mission_dir(from_dir)
-    problems = workflow.validate_mission_files(files)
+        files = read_mission_dir(from_dir)
+    problems = validate_mission_files(files)
     if problems:
         first = problems[0]
         raise InvalidInput(f"mission {mission_id}: workflow does not validate ({len(problems)} problems; first: "

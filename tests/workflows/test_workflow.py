@@ -10,18 +10,12 @@ import pytest
 import yaml
 
 from gitclaim.errors import InvalidInput
-from gitclaim.workflows import workflow as wf
-from gitclaim.workflows.workflow import (
-    PROFILES,
-    RULES,
-    AgentRef,
-    Output,
-    parse_workflow,
-    read_mission_dir,
-    render_profile,
-    scopes_overlap,
-    validate_mission_files,
-)
+from gitclaim.workflows import missiondir
+from gitclaim.workflows.missiondir import read_mission_dir
+from gitclaim.workflows.model import PROFILES, RULES, AgentRef, Output
+from gitclaim.workflows.parse import parse_workflow
+from gitclaim.workflows.profiles import render_profile
+from gitclaim.workflows.rules import scopes_overlap, validate_mission_files
 
 WRITER_AGENT = "---\nname: implementer\ndescription: writes code\ntools: Read, Write, Edit, Bash\n---\nBody.\n"
 READER_AGENT = "---\nname: scout\ndescription: reads code\ntools: Read, Grep, Glob\n---\nBody.\n"
@@ -459,14 +453,14 @@ def test_read_mission_dir_refuses_a_file(tmp_path: Path) -> None:
 
 def test_read_mission_dir_caps_count_and_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, {f"f{i}.md": b"x" * 10 for i in range(4)})
-    monkeypatch.setattr(wf, "MAX_FILES", 3)
+    monkeypatch.setattr(missiondir, "MAX_FILES", 3)
     with pytest.raises(InvalidInput, match="more than 3 files"):
         read_mission_dir(tmp_path)
-    monkeypatch.setattr(wf, "MAX_FILES", 10)
-    monkeypatch.setattr(wf, "MAX_FILE_BYTES", 9)
+    monkeypatch.setattr(missiondir, "MAX_FILES", 10)
+    monkeypatch.setattr(missiondir, "MAX_FILE_BYTES", 9)
     with pytest.raises(InvalidInput, match="larger than 9 bytes"):
         read_mission_dir(tmp_path)
-    monkeypatch.setattr(wf, "MAX_FILE_BYTES", 10)
-    monkeypatch.setattr(wf, "MAX_TOTAL_BYTES", 35)
+    monkeypatch.setattr(missiondir, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(missiondir, "MAX_TOTAL_BYTES", 35)
     with pytest.raises(InvalidInput, match="more than 35 bytes in all"):
         read_mission_dir(tmp_path)
