@@ -51,10 +51,9 @@ class BoardServer:
         self.source = BoardSource(read, refresh / 2)
         self.source.current()  # the first read fails here, before the port opens, with the CLI's message
         try:
-            self.httpd = ThreadingHTTPServer((HOST, port), _handler(self))
+            self.httpd = _Server((HOST, port), _handler(self))
         except OSError as exc:
             raise RemoteError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
-        self.httpd.daemon_threads = True
 
     @property
     def url(self) -> str:
@@ -81,6 +80,15 @@ class BoardServer:
         return 200, "text/html; charset=utf-8", html.encode()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A page closed while its answer was on the way (ConnectionResetError, BrokenPipeError) is not worth a
+        # word; nothing else reaches here, as the handler answers every failure itself.
+        pass
+
+
 def _handler(server: BoardServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -88,6 +96,9 @@ def _handler(server: BoardServer) -> type[BaseHTTPRequestHandler]:
                 status, kind, body = server.respond(self.path)
             except GitclaimError as err:
                 status, kind, body = 503, "text/plain; charset=utf-8", f"{err}\n".encode()
+            except Exception as exc:  # a bug: one line in the response, never a traceback on the terminal
+                status, kind = 500, "text/plain; charset=utf-8"
+                body = f"internal error: {type(exc).__name__}: {exc}\n".encode()
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))

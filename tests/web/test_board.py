@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import browser
 from tests.helpers import GITCLAIM, git, run_gitclaim
+from tests.web import browser
 
 XSS = "<img src=x onerror=alert(1)>"
 EVIL_SESSION = "<script>alert(2)</script> agent"
