@@ -202,3 +202,31 @@ class MissionContext(BaseModel):
     decisions: list[DecisionInfo] | None = None
     milestones: list[MilestoneInfo] | None = None
     blockers: list[BlockerInfo] | None = None
+
+
+class Holder(BaseModel):
+    session: str | None = None
+    user: str | None = None
+    instance: str | None = None
+
+
+class ChangeEvent(BaseModel):
+    """One commit on a watched mission (docs/json.md, `watch --json`)."""
+
+    mission_id: str
+    action: str
+    status_before: str | None = None
+    status_after: str | None = None
+    holder: Holder | None = None
+    epoch: int | None = None
+    commit: str | None = None
+    time: str
+
+
+class WaitResult(BaseModel):
+    satisfied: bool = Field(description="The condition held (already at the start, or after the events).")
+    timed_out: bool = Field(description="The time ran out first; call again to keep waiting.")
+    reason: str | None = Field(None, description="Why the condition holds, e.g. 'm was claimed'.")
+    waited_seconds: float
+    fetches: int
+    events: list[ChangeEvent]

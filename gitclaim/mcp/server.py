@@ -12,6 +12,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from gitclaim import __version__
+from gitclaim.mcp import waiting
 from gitclaim.mcp.tools import TOOLS
 
 INSTRUCTIONS = """gitclaim: missions are claimed atomically through the shared git remote (refs/missions/<id>).
@@ -20,12 +21,13 @@ next_mission), then per workflow phase: start_task -> log_decision / log_milesto
 (phase_complete: true), and finish with complete_mission. get_context reads what was recorded so far.
 A log_issue with requiresHumanReview blocks the mission: stop and ask a person (they run `gitclaim unblock`).
 A phase with `checkpoint: human` starts only after a person runs `gitclaim approve <id> --phase N`.
+wait_for_change waits (up to 300 s a call) for a claim, a release, a requirement DONE or ready work.
 Every tool takes an optional repo_path: the clone or worktree to act in (default: the server's directory)."""
 
 
 def build_server() -> MCPServer:
     server = MCPServer(name="gitclaim", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
-    for tool in TOOLS:
+    for tool in (*TOOLS, *waiting.TOOLS):
         server.add_tool(tool)
     return server
 

@@ -96,6 +96,7 @@ class Watcher:
         self._sleep, self._clock = sleep, clock
         self.reason = ""
         self.polls = 0
+        self.seen: list[WatchEvent] = []  # every event yielded so far
         self._started: float | None = None
         self._tips: dict[str, str] = {}
         self._status: dict[str, str] = {}
@@ -130,6 +131,7 @@ class Watcher:
             self._sleep(wait)
             every = self._poll()
             found = [ev for ev in every if not self.ids or ev.mission_id in self.ids]
+            self.seen += found
             yield from found
             if self._holds(found, anything=bool(every)):
                 return
