@@ -94,6 +94,7 @@ def test_init_agents_with_broken_markers_changes_nothing(make_clone) -> None:
     assert res.stderr == (f"gitclaim: cannot update {(a / 'CLAUDE.md').resolve()}: found {agents.BEGIN} without "
                           f"{agents.END}; fix the markers by hand\n")
     assert git(a, "config", "--get-regexp", "^gitclaim\\.", check=False).stdout == ""  # nothing recorded
+    assert git(a, "config", "--get-all", "remote.origin.fetch").stdout == "+refs/heads/*:refs/remotes/origin/*\n"
     assert not (a / ".claude").exists() and (a / "CLAUDE.md").read_text() == broken
 
 
@@ -105,9 +106,12 @@ def test_a_section_that_cannot_be_updated_is_a_warning_on_every_write_that_tries
     (a / "CLAUDE.md").write_text(agents.END + "\n")  # the begin marker is gone
     warning = (f"gitclaim: warning: cannot update {(a / 'CLAUDE.md').resolve()}: found {agents.END} without "
                f"{agents.BEGIN}; fix the markers by hand\n")
-    for args in (["claim", "m1"], ["log", "m1", "half way"], ["next"], ["done", "m1"]):
+    for args in (["claim", "m1"], ["log", "m1", "half way"], ["next"], ["done", "m1"], ["done", "m2"],
+                 ["new", "m3", "--title", "m3"], ["start", "--claim"]):
         res = run_gitclaim(a, *args)
-        assert res.returncode == 0 and res.stderr == warning, (args, res.stderr)
-    res = run_gitclaim(a, "start", "--claim")  # nothing ready and nothing held: no write, no warning
+        want = "" if args[0] == "new" else warning  # a new mission is nobody's: the section does not change
+        assert res.returncode == 0 and res.stderr == want, (args, res.stderr)
+    assert "claimed m3" in res.stdout or "m3" in res.stdout
+    res = run_gitclaim(a, "start", "--claim")  # already holds m3: no write, no warning
     assert res.returncode == 0 and res.stderr == ""
     assert (a / "CLAUDE.md").read_text() == agents.END + "\n"
