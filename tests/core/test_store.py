@@ -105,12 +105,12 @@ def test_a_push_without_answer_that_did_not_land_is_an_unknown_outcome(
     a, _ = two
     before = remote_refs(bare_remote)
     hook(bare_remote, "sleep 30\nexit 1\n")  # a server that never answers in time
-    monkeypatch.setenv("GITCLAIM_TIMEOUT", "3")
+    monkeypatch.setenv("GITCLAIM_TIMEOUT", "5")
     store = store_of(a)
     with pytest.raises(RemoteError) as err:
         store.transact("m", note("slow"))
     assert str(err.value) == (
-        "mission m: the push to remote 'origin' got no answer (git push timed out after 3s (the limit is "
+        "mission m: the push to remote 'origin' got no answer (git push timed out after 5s (the limit is "
         "GITCLAIM_TIMEOUT or git config gitclaim.timeout)); it has not landed yet, but its outcome is unknown "
         "and will be read again by the next command")
     assert err.value.exit_code == 6 and store.pushes == 1
@@ -233,7 +233,7 @@ def test_several_refs_without_answer_are_an_unknown_outcome(pair: tuple[Path, Pa
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     a, _, tips = pair
     hook(bare_remote, "sleep 30\nexit 1\n")
-    monkeypatch.setenv("GITCLAIM_TIMEOUT", "3")
+    monkeypatch.setenv("GITCLAIM_TIMEOUT", "5")
     with pytest.raises(RemoteError) as err:
         store_of(a).swap("archive", move_x_drop_y(a, tips, []))
     assert str(err.value).startswith("archive: the push to remote 'origin' got no answer (git push timed out")
