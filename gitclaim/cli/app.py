@@ -20,6 +20,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _group() -> None:
+    # Always a group of commands: when a call loads a module that defines a single command (check-msg, run by
+    # the commit-msg hook), typer would otherwise make it the whole program and read its name as an argument.
+    pass
+
+
 def fail(err: GitclaimError, args: list[str] | None = None) -> int:
     """One line on stderr, the documented exit code: the only way an expected failure leaves the CLI."""
     sys.stderr.write(f"gitclaim: {err}\n")
@@ -51,7 +58,8 @@ COMMAND_MODULES = {
     **dict.fromkeys(["init", "new", "list", "show", "claim", "release", "done", "fail", "heartbeat", "log",
                      "unblock", "sync"], "missions"),
     **dict.fromkeys(["next", "start", "demo"], "work"),
-    **dict.fromkeys(["check-msg", "hooks"], "commits"),
+    "check-msg": "commits",
+    "hooks": "hooks_cmds",
     **dict.fromkeys(["import", "export", "archive"], "lifecycle_cmds"),
     **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
     **dict.fromkeys(["edit", "reopen", "cancel"], "corrections"),

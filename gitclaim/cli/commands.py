@@ -6,6 +6,7 @@ from gitclaim.cli import (
     corrections,  # noqa: F401
     doctor_cmd,  # noqa: F401
     guard_cmds,  # noqa: F401
+    hooks_cmds,  # noqa: F401
     lifecycle_cmds,  # noqa: F401
     missions,  # noqa: F401
     tasks_cmds,  # noqa: F401

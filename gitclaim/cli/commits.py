@@ -1,6 +1,6 @@
-"""`gitclaim check-msg` and `gitclaim hooks install|uninstall`: the commands about commits (their messages
-and the commit-msg hook), thin wrappers over gitclaim.policy and gitclaim.hooks.install. Violations are listed on
-stderr here; the exit code comes from PolicyViolation."""
+"""`gitclaim check-msg`: the command about commit messages, a thin wrapper over gitclaim.policy (the hooks
+that run it are installed by `gitclaim hooks install`, cli/hooks_cmds.py). Violations are listed on stderr here;
+the exit code comes from PolicyViolation."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json
 from gitclaim.core.git import Git, var_ident
 from gitclaim.errors import InvalidInput, PolicyViolation
-from gitclaim.hooks.install import InstallResult, install_commit_msg_hook, uninstall_commit_msg_hook
 from gitclaim.policy import (
     PolicyConfig,
     Violation,
@@ -25,10 +24,6 @@ from gitclaim.policy import (
     format_violations,
     policy_from_repo,
 )
-
-hooks_app = typer.Typer(help="Install or remove the commit-msg hook that enforces the commit policy.",
-                        no_args_is_help=True)
-app.add_typer(hooks_app, name="hooks")
 
 
 @app.command("check-msg")
@@ -70,32 +65,6 @@ def _identities(git: Git, config: PolicyConfig) -> list[Violation]:
                                       "and git config user.name)")
                       for v in check_identity(role, ident[0], ident[1], config)]
     return found
-
-
-@hooks_app.command("install")
-def hooks_install(
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace an existing commit-msg.legacy with the current foreign hook.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
-) -> None:
-    """Install the commit-msg hook in this clone (honours core.hooksPath; keeps a foreign hook)."""
-    _print_hook(install_commit_msg_hook(Git(Path.cwd()), force=force), json_out)
-
-
-@hooks_app.command("uninstall")
-def hooks_uninstall(
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
-) -> None:
-    """Remove gitclaim's commit-msg hook and restore the hook it replaced."""
-    _print_hook(uninstall_commit_msg_hook(Git(Path.cwd())), json_out)
-
-
-def _print_hook(result: InstallResult, json_out: bool) -> None:
-    if json_out:
-        emit_json({"action": result.action, "hook": str(result.hook),
-                   "legacy": str(result.legacy) if result.legacy else None})
-    else:
-        typer.echo(result.describe())
 
 
 def _check_range(git: Git, rev_range: str, config: PolicyConfig, json_out: bool) -> None:

@@ -20,6 +20,7 @@ from gitclaim.errors import InvalidInput, NotFound
 DEFAULT_REMOTE = "origin"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_TTL = timedelta(hours=24)
+DEFAULT_HEARTBEAT_INTERVAL = timedelta(minutes=5)
 MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"
 ARCHIVE_REF = "refs/gitclaim/archive"
 
@@ -31,6 +32,7 @@ class Repo:
     config: dict[str, list[str]] = field(repr=False)
     shared_ttl: timedelta | None = None  # lease_ttl from the committed .gitclaim.yaml (settings.py)
     _transports: set[str] = field(default_factory=set, repr=False)  # remotes whose transport is prepared
+    shared_heartbeat: timedelta | None = None  # heartbeat_interval from the same file
 
     # ---- configuration ------------------------------------------------------------------------------------
     def get(self, key: str) -> str | None:
@@ -90,6 +92,14 @@ class Repo:
         if raw:
             return timeutil.parse_duration(raw)
         return self.shared_ttl or DEFAULT_TTL
+
+    @property
+    def heartbeat_interval(self) -> timedelta:
+        """How often the post-commit and agent hooks may refresh one mission's lease (docs/lifecycle.md)."""
+        raw = os.environ.get("GITCLAIM_HEARTBEAT_INTERVAL") or self.get("gitclaim.heartbeatInterval")
+        if raw:
+            return timeutil.parse_duration(raw)
+        return self.shared_heartbeat if self.shared_heartbeat is not None else DEFAULT_HEARTBEAT_INTERVAL
 
     # ---- identity -----------------------------------------------------------------------------------------
     @property

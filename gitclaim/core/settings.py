@@ -30,6 +30,10 @@ class Settings:
             from gitclaim.core import timeutil
 
             repo.shared_ttl = timeutil.parse_duration(str(data["lease_ttl"]))
+        if data.get("heartbeat_interval") is not None:
+            from gitclaim.core import timeutil
+
+            repo.shared_heartbeat = timeutil.parse_duration(str(data["heartbeat_interval"]))
         return settings
 
 

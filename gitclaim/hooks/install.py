@@ -1,8 +1,9 @@
-"""Installing and removing gitclaim's commit-msg hook in a clone.
+"""Installing and removing gitclaim's hooks in a clone: commit-msg (the commit policy) and post-commit (the
+heartbeat that keeps this clone's claims alive while work is committed).
 
 The hook directory comes from `git rev-parse --git-path hooks`, which honours core.hooksPath. A hook that is
-already there and is not ours is never overwritten: it moves to `commit-msg.legacy`, and our script runs it
-first. Our script is recognised by its id line, so installing twice changes nothing.
+already there and is not ours is never overwritten: it moves to `<hook>.legacy`, and our script runs it first.
+Our script is recognised by its id line, so installing twice changes nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Literal
 
 from gitclaim.core.atomicfile import write_atomic
 from gitclaim.core.git import Git
-from gitclaim.errors import Conflict, NotARepository
+from gitclaim.errors import Conflict, InvalidInput, NotARepository
 
 HOOK_NAME = "commit-msg"
+POST_COMMIT = "post-commit"
+CLIENT_HOOKS = (HOOK_NAME, POST_COMMIT)  # what `gitclaim hooks install` installs by default, in this order
 LEGACY_SUFFIX = ".legacy"
 HOOK_ID = "# gitclaim-hook: commit-msg"
 
@@ -34,17 +37,18 @@ class InstallResult:
 
     def describe(self) -> str:
         """One line for a person; the CLI prints it."""
+        name = self.hook.name
         if self.action == "installed":
             kept = f" (the existing hook was kept as {self.legacy.name} and runs first)" if self.legacy else ""
-            return f"installed the commit-msg hook at {self.hook}{kept}"
+            return f"installed the {name} hook at {self.hook}{kept}"
         if self.action == "updated":
-            return f"updated the commit-msg hook at {self.hook}"
+            return f"updated the {name} hook at {self.hook}"
         if self.action == "unchanged":
-            return f"the commit-msg hook is already installed at {self.hook}"
+            return f"the {name} hook is already installed at {self.hook}"
         restored = "; the previous hook is back in place" if self.legacy else ""
         if self.action == "removed":
-            return f"removed the commit-msg hook from {self.hook}{restored}"
-        return f"no gitclaim commit-msg hook at {self.hook}{restored}"
+            return f"removed the {name} hook from {self.hook}{restored}"
+        return f"no gitclaim {name} hook at {self.hook}{restored}"
 
     @property
     def message(self) -> str:
@@ -55,9 +59,14 @@ class InstallResult:
         return self.describe()
 
 
-def hook_script() -> str:
-    """The hook as shipped in the package (gitclaim/hooks/commit-msg)."""
-    return resources.files("gitclaim.hooks").joinpath("scripts", HOOK_NAME).read_text(encoding="utf-8")
+def hook_script(name: str = HOOK_NAME) -> str:
+    """A client hook as shipped in the package (the top-level hooks/ folder, gitclaim/hooks/scripts)."""
+    return resources.files("gitclaim.hooks").joinpath("scripts", name).read_text(encoding="utf-8")
+
+
+def hook_id(name: str) -> str:
+    """The id line that marks a script as gitclaim's (the script's second line starts with it)."""
+    return f"# gitclaim-hook: {name}"
 
 
 def hooks_dir(git: Git) -> Path:
@@ -71,9 +80,20 @@ def hooks_dir(git: Git) -> Path:
 
 def install_commit_msg_hook(git: Git, *, force: bool = False) -> InstallResult:
     """Install (or update) our commit-msg hook; `force` lets a foreign hook replace an existing .legacy."""
-    hook = hooks_dir(git) / HOOK_NAME
-    action, legacy = place_hook(hook, hook_script(), HOOK_ID, force=force)
+    return install_client_hook(git, HOOK_NAME, force=force)
+
+
+def install_client_hook(git: Git, name: str, *, force: bool = False) -> InstallResult:
+    """Install (or update) one of our client hooks (CLIENT_HOOKS) in this clone."""
+    hook = hooks_dir(git) / _known(name)
+    action, legacy = place_hook(hook, hook_script(name), hook_id(name), force=force)
     return InstallResult(action, hook, legacy)
+
+
+def _known(name: str) -> str:
+    if name not in CLIENT_HOOKS:
+        raise InvalidInput(f"unknown hook {name!r}: gitclaim installs {', '.join(CLIENT_HOOKS)}")
+    return name
 
 
 def place_hook(hook: Path, script: str, hook_id: str, *, force: bool = False,
@@ -98,11 +118,16 @@ def place_hook(hook: Path, script: str, hook_id: str, *, force: bool = False,
 
 
 def uninstall_commit_msg_hook(git: Git) -> InstallResult:
-    """Remove our hook and put back the one it replaced; a foreign hook is left alone."""
+    """Remove our commit-msg hook and put back the one it replaced; a foreign hook is left alone."""
+    return uninstall_client_hook(git, HOOK_NAME)
+
+
+def uninstall_client_hook(git: Git, name: str) -> InstallResult:
+    """Remove one of our client hooks and put back the one it replaced; a foreign hook is left alone."""
     directory = hooks_dir(git)
-    hook, legacy = directory / HOOK_NAME, directory / (HOOK_NAME + LEGACY_SUFFIX)
+    hook, legacy = directory / _known(name), directory / (name + LEGACY_SUFFIX)
     current = _read(hook) if os.path.lexists(hook) else None
-    if current is not None and _is_ours(current):
+    if current is not None and _is_ours(current, hook_id(name)):
         hook.unlink()
         return InstallResult("removed", hook, _restore(legacy, hook))
     if os.path.lexists(hook):

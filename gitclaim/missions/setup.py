@@ -49,6 +49,6 @@ def _init_hooks(store: Store, install: bool) -> list[str]:
     from gitclaim.hooks import install as hooks_install
 
     if not install:
-        return ["commit-msg policy hook not installed (run: gitclaim hooks install, or gitclaim init --hooks)"]
-    result = hooks_install.install_commit_msg_hook(store.git)
-    return [str(getattr(result, "message", result))]
+        return ["commit-msg policy and post-commit heartbeat hooks not installed (run: gitclaim hooks install, "
+                "or gitclaim init --hooks)"]
+    return [hooks_install.install_client_hook(store.git, name).describe() for name in hooks_install.CLIENT_HOOKS]

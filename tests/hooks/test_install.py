@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -56,14 +57,36 @@ def test_hook_scripts_exist_once_and_the_package_reaches_them() -> None:
     assert top.read_text() == hook_script()
     assert hook_script().splitlines()[1] == "# gitclaim-hook: commit-msg v1"
     assert packaged.stat().st_mode & stat.S_IXUSR and top.stat().st_mode & stat.S_IXUSR
+    post = ROOT / "gitclaim" / "hooks" / "scripts" / "post-commit"
+    assert post.resolve() == (ROOT / "hooks" / "post-commit").resolve() and post.stat().st_mode & stat.S_IXUSR
+    assert hook_script("post-commit").splitlines()[1] == "# gitclaim-hook: post-commit v1"
 
 
 def test_hooks_install_cli_fresh_clone(repo: Path) -> None:
     res = run_gitclaim(repo, "hooks", "install")
-    hook = hooks(repo) / "commit-msg"
-    assert (res.returncode, res.stdout, res.stderr) == (0, f"installed the commit-msg hook at {hook}\n", "")
+    hook, post = hooks(repo) / "commit-msg", hooks(repo) / "post-commit"
+    assert (res.returncode, res.stdout, res.stderr) == (
+        0, f"installed the commit-msg hook at {hook}\ninstalled the post-commit hook at {post}\n", "")
     assert hook.read_text() == hook_script()
-    assert os.access(hook, os.X_OK)
+    assert post.read_text() == hook_script("post-commit")
+    assert os.access(hook, os.X_OK) and os.access(post, os.X_OK)
+
+
+def test_hooks_install_one_hook_on_its_own(repo: Path) -> None:
+    res = run_gitclaim(repo, "hooks", "install", "--hook", "post-commit")
+    post = hooks(repo) / "post-commit"
+    assert (res.returncode, res.stdout) == (0, f"installed the post-commit hook at {post}\n")
+    assert not (hooks(repo) / "commit-msg").exists()
+    res = run_gitclaim(repo, "hooks", "uninstall", "--hook", "post-commit")
+    assert (res.returncode, res.stdout) == (0, f"removed the post-commit hook from {post}\n")
+    assert not post.exists()
+
+
+def test_hooks_install_refuses_an_unknown_hook(repo: Path) -> None:
+    res = run_gitclaim(repo, "hooks", "install", "--hook", "pre-push")
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr == "gitclaim: unknown hook 'pre-push': choose from commit-msg, post-commit, claude-code\n"
+    assert not (hooks(repo) / "pre-push").exists()
 
 
 def test_install_twice_is_unchanged(repo: Path) -> None:
@@ -221,3 +244,15 @@ def test_install_result_reads_as_its_line(repo: Path) -> None:
     result = install_commit_msg_hook(Git(repo))
     assert str(result) == result.message == result.describe() == (
         f"installed the commit-msg hook at {hooks(repo) / 'commit-msg'}")
+
+
+def test_hooks_install_json_lists_every_hook(repo: Path) -> None:
+    res = run_gitclaim(repo, "hooks", "install", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout) == {"hooks": [
+        {"action": "installed", "hook": str(hooks(repo) / "commit-msg"), "legacy": None},
+        {"action": "installed", "hook": str(hooks(repo) / "post-commit"), "legacy": None},
+    ]}
+    res = run_gitclaim(repo, "hooks", "uninstall", "--hook", "post-commit", "--json")
+    assert json.loads(res.stdout) == {"hooks": [
+        {"action": "removed", "hook": str(hooks(repo) / "post-commit"), "legacy": None}]}
