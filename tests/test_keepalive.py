@@ -77,6 +77,20 @@ def test_a_clone_that_lost_its_claim_writes_nothing(make_clone: Callable[..., Pa
     assert remote_refs(bare_remote)["refs/missions/m1"] == taken
 
 
+def test_a_commit_before_the_next_due_time_starts_no_process(make_clone: Callable[..., Path]) -> None:
+    clone = holding(make_clone, "1h")
+    assert ok(clone, "hooks", "heartbeat").startswith("m1: not-due (")
+    next_due = clone / ".git" / "gitclaim" / "heartbeat" / ".next-due"
+    due = int(next_due.read_text())
+    assert 3590 <= due - time.time() <= 3600  # one interval after the claim's last_activity
+    log = clone / LOG
+    before = log.read_text()
+    log.unlink()
+    git(clone, "commit", "-q", "--allow-empty", "-m", "feat: more work")
+    time.sleep(1.0)  # a run would have to start before it could write the log; none is started at all
+    assert not log.exists(), before
+
+
 def test_heartbeats_are_rate_limited_per_mission(make_clone: Callable[..., Path], bare_remote: Path) -> None:
     clone = holding(make_clone, "1h")
     assert ok(clone, "hooks", "heartbeat").startswith("m1: not-due (last activity ")  # the claim just wrote it

@@ -16,11 +16,11 @@ A file that is not a JSON object is refused with nothing written.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from gitclaim.core.atomicfile import write_atomic
 from gitclaim.errors import GitclaimError, InvalidInput
 
 SETTINGS = Path(".claude") / "settings.json"
@@ -157,18 +157,6 @@ def _load(path: Path) -> dict[str, Any]:
 def _save(path: Path, data: dict[str, Any]) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     try:
-        _write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"))  # Claude Code never reads half a settings file
     except OSError as exc:
         raise GitclaimError(f"cannot write {path}: {exc.strerror}") from None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A temporary file renamed over the target: Claude Code never reads half a settings file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.gitclaim-tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

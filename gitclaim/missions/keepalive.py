@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +27,10 @@ from gitclaim.core.store import Store
 from gitclaim.errors import Conflict, GitclaimError, NotFound
 
 STAMPS = ("gitclaim", "heartbeat")  # <git dir>/gitclaim/heartbeat/<mission id>
-RUN_STAMP = ".last-run"  # when a heartbeat run last started in this clone (the hook's cheap early exit)
+RUN_STAMP = ".last-run"  # when a heartbeat run last started in this clone (the agent hook's early exit)
+# The earliest time (Unix seconds) a held mission can be due again: the post-commit hook reads it with the shell
+# alone and starts no process at all before then, so most commits pay for one `date`, not for an interpreter.
+NEXT_DUE = ".next-due"
 LOG_NAME = ".last-run.log"  # what the last background run did, for a person wondering (overwritten each run)
 
 Result = Literal["heartbeat", "not-due", "lost", "failed"]
@@ -95,18 +98,44 @@ def _due(repo: Repo, mission_id: str, last_activity: str | None, now: datetime) 
 
 
 def beat_held(store: Store, actor: claims.Actor) -> list[Beat]:
-    """Refresh the lease of every mission this clone holds that is due; one Beat per held mission."""
+    """Refresh the lease of every mission this clone holds that is due; one Beat per held mission. Records when
+    the next one can be due (NEXT_DUE) for the post-commit hook."""
     from gitclaim.missions import agents
 
     beats = []
+    next_due = actor.now + store.repo.heartbeat_interval  # a write of this clone resets every lease it touches
     for mis in agents.held(store):
         mid = mis.mission_id
         if not _due(store.repo, mid, mis.last_activity, actor.now):
             beats.append(Beat(mid, "not-due", f"last activity {mis.last_activity}"))
+            next_due = min(next_due, _due_at(store.repo, mid, mis.last_activity))
             continue
         _touch(stamp_dir(store.repo) / mid)  # before the push: a failing remote is retried once per interval
         beats.append(_beat(store, actor, mid, mis.claim_epoch))
+    _write_next_due(store.repo, next_due)
     return beats
+
+
+def _due_at(repo: Repo, mission_id: str, last_activity: str | None) -> datetime:
+    """When a mission that is not due now becomes due: one interval after the later of its two times."""
+    times = [t for t in (timeutil.parse_ts(last_activity), _mtime(stamp_dir(repo) / mission_id)) if t is not None]
+    return max(times) + repo.heartbeat_interval if times else timeutil.now()
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def _write_next_due(repo: Repo, when: datetime) -> None:
+    try:
+        path = stamp_dir(repo) / NEXT_DUE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{int(when.timestamp())}\n", encoding="ascii")
+    except OSError:
+        pass  # without it the hook just starts the next run anyway
 
 
 def _beat(store: Store, actor: claims.Actor, mission_id: str, epoch: int) -> Beat:

@@ -195,7 +195,8 @@ def test_hooks_uninstall_cli_restores_foreign_hook(repo: Path) -> None:
     res = run_gitclaim(repo, "hooks", "uninstall")
     hook = hooks(repo) / "commit-msg"
     assert (res.returncode, res.stdout) == (
-        0, f"removed the commit-msg hook from {hook}; the previous hook is back in place\n")
+        0, f"removed the commit-msg hook from {hook}; the previous hook is back in place\n"
+           f"no gitclaim post-commit hook at {hooks(repo) / 'post-commit'}\n")
     assert hook.read_text() == FOREIGN
     assert os.access(hook, os.X_OK)
     assert not (hooks(repo) / "commit-msg.legacy").exists()
