@@ -27,12 +27,13 @@ from benchmarks import common as c
 VARIANTS: dict[str, tuple[list[str], str | None]] = {
     # name: (hooks installed, gitclaim.heartbeatInterval)
     "no hooks": ([], None),
+    "empty post-commit (exit 0)": (["empty"], None),
     "post-commit": (["post-commit"], None),
     "post-commit, interval 0": (["post-commit"], "0"),
     "commit-msg": (["commit-msg"], None),
     "commit-msg + post-commit": (["commit-msg", "post-commit"], None),
 }
-BASELINE = {"post-commit": "no hooks", "post-commit, interval 0": "no hooks", "commit-msg + post-commit": "commit-msg"}
+BASELINE = {"empty post-commit (exit 0)": "no hooks", "post-commit": "no hooks", "post-commit, interval 0": "no hooks", "commit-msg + post-commit": "commit-msg"}
 
 
 def prepare(ws: c.Workspace, bare: Path, index: int, name: str, hooks: list[str], interval: str | None) -> Path:
@@ -41,7 +42,12 @@ def prepare(ws: c.Workspace, bare: Path, index: int, name: str, hooks: list[str]
     c.gitclaim(clone, "new", mission, "--title", f"held by {name}")
     c.gitclaim(clone, "claim", mission)
     for hook in hooks:
-        c.gitclaim(clone, "hooks", "install", "--hook", hook)
+        if hook == "empty":  # the floor of any post-commit hook: git starting a shell script that does nothing
+            path = clone / ".git" / "hooks" / "post-commit"
+            path.write_text("#!/bin/sh\nexit 0\n")
+            path.chmod(0o755)
+        else:
+            c.gitclaim(clone, "hooks", "install", "--hook", hook)
     if interval is not None:
         c.git(clone, "config", "gitclaim.heartbeatInterval", interval)
     return clone

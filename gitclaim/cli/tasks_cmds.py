@@ -145,12 +145,21 @@ def task_complete(
 
 
 @app.command()
-def mcp() -> None:
-    """Run the MCP server on stdio (register it: claude mcp add gitclaim -- gitclaim mcp)."""
+def mcp(
+    repo: str | None = typer.Option(
+        None, "--repo", envvar="GITCLAIM_REPO", show_default=False,
+        help="The clone the tools act on when a call gives no repo_path (default: the working directory). "
+             "Also $GITCLAIM_REPO. For clients that start servers in /."),
+) -> None:
+    """Run the MCP server on stdio (register it: claude mcp add gitclaim -- gitclaim mcp --repo PATH)."""
+    from gitclaim.missions.workspace import check_clone
+
+    # Checked before the SDK loads: a client that starts the server in the wrong place gets one line at once.
+    root = check_clone(repo) if repo else None
     try:
         from gitclaim.mcp import server as mcp_server
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("mcp", "mcp_types", "pydantic", "anyio"):
             raise
         raise InvalidInput(MCP_MISSING) from None
-    mcp_server.serve()
+    mcp_server.serve(root)

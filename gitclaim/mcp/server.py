@@ -9,11 +9,13 @@ Only gitclaim/mcp/ imports the SDK; `gitclaim mcp` imports this module, nothing 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mcp.server.mcpserver import MCPServer
 
 from gitclaim import __version__
-from gitclaim.mcp import waiting
-from gitclaim.mcp.tools import TOOLS
+from gitclaim.mcp import tools, waiting
+from gitclaim.mcp.tools import ANNOTATIONS, TOOLS
 
 INSTRUCTIONS = """gitclaim: missions are claimed atomically through the shared git remote (refs/missions/<id>).
 Each state change is one commit on the mission's ref. Orchestrate a mission with start_mission (or claim_mission /
@@ -22,16 +24,19 @@ next_mission), then per workflow phase: start_task -> log_decision / log_milesto
 A log_issue with requiresHumanReview blocks the mission: stop and ask a person (they run `gitclaim unblock`).
 A phase with `checkpoint: human` starts only after a person runs `gitclaim approve <id> --phase N`.
 wait_for_change waits (up to 300 s a call) for a claim, a release, a requirement DONE or ready work.
-Every tool takes an optional repo_path: the clone or worktree to act in (default: the server's directory)."""
+Every tool takes an optional repo_path: the clone or worktree to act in (default: the server's --repo, else its
+directory)."""
 
 
-def build_server() -> MCPServer:
+def build_server(repo: Path | None = None) -> MCPServer:
+    """The server with every tool and its annotations; `repo` is where calls without repo_path act."""
+    tools.DEFAULT_REPO = repo
     server = MCPServer(name="gitclaim", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
     for tool in (*TOOLS, *waiting.TOOLS):
-        server.add_tool(tool)
+        server.add_tool(tool, annotations=ANNOTATIONS[tool.__name__])
     return server
 
 
-def serve() -> None:
+def serve(repo: Path | None = None) -> None:
     """Serve on stdin/stdout until the client closes them."""
-    build_server().run("stdio")
+    build_server(repo).run("stdio")

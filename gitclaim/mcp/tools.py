@@ -16,12 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from gitclaim.core import transitions as claims
 from gitclaim.core.store import Outcome, Store
-from gitclaim.errors import GitclaimError, InvalidInput
+from gitclaim.errors import GitclaimError, InvalidInput, PolicyViolation
 from gitclaim.mcp.schemas import (
     CompletedTask,
     LoggedDecision,
@@ -49,20 +49,31 @@ WARNINGS_META = "gitclaim/warnings"
 
 # ---- inputs ------------------------------------------------------------------------------------------------
 
-RepoPath = Annotated[str | None, Field(description="Clone or worktree to act in (default: the server's "
-                                                   "working directory).")]
+RepoPath = Annotated[str | None, Field(description="Clone or worktree to act in (default: the server's --repo, "
+                                                   "$GITCLAIM_REPO, else its working directory; a relative path is "
+                                                   "taken from that default).")]
 MissionId = Annotated[str, Field(description="Mission id (refs/missions/<id>).")]
-TaskId = Annotated[str | None, Field(description="Task id from start_task, like my-mission/t3.")]
+TaskId = Annotated[str | None, Field(description="Task id from start_task, like my-mission/t3; leave it out for a "
+                                                 "mission-level entry (then give mission_id).")]
+Profile = Annotated[Literal["simple", "standard", "complex"], Field(
+    description="The workflow template: simple (one implementation phase), standard (analysis, implementation, "
+                "review) or complex (adds architecture, tests and integration phases).")]
 Session = Annotated[str | None, Field(description="Session description recorded as claimed_by "
                                                   "(default: $GITCLAIM_AS, else user@host).")]
 
 
 # ---- calling the library -----------------------------------------------------------------------------------
 
+# The repository a call acts on when it names none: `gitclaim mcp --repo PATH` or $GITCLAIM_REPO, set once at
+# startup (server.py), because several clients start servers with the working directory `/`.
+DEFAULT_REPO: Path | None = None
+
+
 def _repo_dir(repo_path: str | None) -> Path:
+    base = DEFAULT_REPO or Path.cwd()
     if repo_path is None or not repo_path.strip():
-        return Path.cwd()
-    path = Path(repo_path).expanduser()
+        return base
+    path = base / Path(repo_path).expanduser()  # an absolute repo_path replaces the base
     if not path.is_dir():
         raise InvalidInput(f"repo_path {repo_path!r} is not a directory")
     return path
@@ -106,12 +117,21 @@ def _changed(store: Store, out: Outcome, model: type[MissionChange] = MissionCha
     return model(**out.state.mission.to_json(), changed=out.changed, commit=out.state.commit, **more)
 
 
+def _derived_id_refused(name: str, err: PolicyViolation) -> PolicyViolation:
+    """The id is the only text of a start commit's message: when the policy refuses it, say which id, where it
+    came from, and how to choose another, instead of asking to reword text the caller never wrote."""
+    derived = startmission.slugify(" ".join(name.split()))
+    reason = str(err).removesuffix("; reword the text you gave")
+    return PolicyViolation(f"the mission id {derived!r}, derived from the name {name!r}: {reason}; pass another id "
+                           "as mission_id")
+
+
 # ---- tools: the mission system -----------------------------------------------------------------------------
 
 def start_mission(
     name: Annotated[str, Field(description="Mission name; the id is derived from it (a taken id gets -2, -3).")],
     objective: Annotated[str, Field(description="The outcome wanted; written into mission.md's Objective.")],
-    profile: Literal["simple", "standard", "complex"] = "standard",
+    profile: Profile = "standard",
     mission_id: Annotated[str | None, Field(description="Use this id instead of one derived from name.")] = None,
     session: Session = None,
     repo_path: RepoPath = None,
@@ -119,8 +139,13 @@ def start_mission(
     """Create a mission from a profile template (mission.md, workflow.md, start.md, agents/) and claim it for
     you, in one commit. Then read its start.md and workflow.md and run the phases."""
     def op(store: Store) -> StartedMission:
-        out = startmission.start_mission(store, claims.actor_for(store, session), name, objective, profile,
-                                  mission_id=mission_id)
+        try:
+            out = startmission.start_mission(store, claims.actor_for(store, session), name, objective, profile,
+                                      mission_id=mission_id)
+        except PolicyViolation as err:
+            if mission_id is not None:
+                raise
+            raise _derived_id_refused(name, err) from None
         mis = out.state.mission
         files = sorted(profiles.render_profile(profile, mis.mission_id, mis.title))  # what was written
         return StartedMission(mission_id=mis.mission_id, title=mis.title, profile=profile, status=mis.status,
@@ -186,8 +211,8 @@ def complete_mission(
 
 
 def log_decision(
-    task_id: TaskId,
     chosen: Annotated[str, Field(description="The option chosen.")],
+    task_id: TaskId = None,
     question: Annotated[str | None, Field(description="What was decided.")] = None,
     category: Annotated[str | None, Field(description="e.g. architecture, library, scope.")] = None,
     rationale: Annotated[str | None, Field(description="Why, and the alternatives rejected.")] = None,
@@ -204,8 +229,8 @@ def log_decision(
 
 
 def log_milestone(
-    task_id: TaskId,
     message: Annotated[str, Field(description="What was reached.")],
+    task_id: TaskId = None,
     progress: Annotated[int | None, Field(description="Percent done, 0-100.", ge=0, le=100)] = None,
     mission_id: Annotated[str | None, Field(description="For a short task id, or a mission-level entry.")] = None,
     repo_path: RepoPath = None,
@@ -220,8 +245,8 @@ def log_milestone(
 
 
 def log_issue(
-    task_id: TaskId,
     description: Annotated[str, Field(description="The problem, what was tried, suggested resolutions.")],
+    task_id: TaskId = None,
     severity: Annotated[str | None, Field(description="low, medium, high or critical.")] = None,
     type: Annotated[str | None, Field(description="e.g. blocker, bug, risk, question.")] = None,
     requiresHumanReview: Annotated[bool, Field(description="Block the mission until a person runs "
@@ -387,6 +412,37 @@ def reopen_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = 
 
     return _call(repo_path, op)
 
+
+def _hints(*, read_only: bool = False, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
+    # Every tool reads or writes the shared remote, which other agents change: an open world.
+    return ToolAnnotations(read_only_hint=read_only, destructive_hint=destructive, idempotent_hint=idempotent,
+                           open_world_hint=True)
+
+
+# What a client may assume about each tool (docs/mcp.md "Tool annotations"). Destructive: the write ends a claim
+# (complete_mission finishes the mission, release_mission gives it back, cancel_mission withdraws it,
+# claim_mission with steal ends another session's stale claim). Idempotent: calling again with the same arguments changes nothing more (claiming what
+# you hold is a no-op; a second heartbeat only moves the lease forward again).
+ANNOTATIONS: dict[str, ToolAnnotations] = {
+    "start_mission": _hints(),
+    "start_task": _hints(),
+    "complete_task": _hints(),
+    "complete_mission": _hints(destructive=True),
+    "log_decision": _hints(),
+    "log_milestone": _hints(),
+    "log_issue": _hints(),
+    "get_context": _hints(read_only=True, idempotent=True),
+    "claim_mission": _hints(destructive=True, idempotent=True),
+    "next_mission": _hints(),
+    "list_missions": _hints(read_only=True, idempotent=True),
+    "show_mission": _hints(read_only=True, idempotent=True),
+    "release_mission": _hints(destructive=True),
+    "heartbeat": _hints(idempotent=True),
+    "edit_mission": _hints(idempotent=True),  # the same values again: changed false
+    "cancel_mission": _hints(destructive=True),  # withdraws the mission, ending its claim if it has one
+    "reopen_mission": _hints(),
+    "wait_for_change": _hints(read_only=True, idempotent=True),  # gitclaim/mcp/waiting.py: it only fetches
+}
 
 TOOLS = (start_mission, start_task, complete_task, complete_mission, log_decision, log_milestone, log_issue,
          get_context, claim_mission, next_mission, list_missions, show_mission, release_mission, heartbeat,

@@ -26,7 +26,9 @@ DEFAULT_TIMEOUT = 60.0
 
 def wait_for_change(
     ids: Annotated[list[str] | None, Field(description="Missions to watch (default: all).")] = None,
-    until: Literal["claimed", "released", "done", "ready", "changed"] = "changed",
+    until: Annotated[Literal["claimed", "released", "done", "ready", "changed"], Field(
+        description="What to wait for: claimed, released, done (every named mission DONE), ready (ready work) or "
+                    "changed (any change).")] = "changed",
     timeout_seconds: Annotated[float, Field(gt=0, description=f"Give up after this long (at most "
                                                               f"{MAX_TIMEOUT:g}; default {DEFAULT_TIMEOUT:g}).")]
     = DEFAULT_TIMEOUT,

@@ -28,8 +28,9 @@ from gitclaim.errors import Conflict, GitclaimError, NotFound
 
 STAMPS = ("gitclaim", "heartbeat")  # <git dir>/gitclaim/heartbeat/<mission id>
 RUN_STAMP = ".last-run"  # when a heartbeat run last started in this clone (the agent hook's early exit)
-# The earliest time (Unix seconds) a held mission can be due again: the post-commit hook reads it with the shell
-# alone and starts no process at all before then, so most commits pay for one `date`, not for an interpreter.
+# The earliest time a held mission can be due again, as the file's mtime (and as Unix seconds inside, for people):
+# the post-commit hook compares it with the reflog the commit just wrote, in the shell alone, and starts no process
+# at all before then, so most commits pay for no more than the hook's shell.
 NEXT_DUE = ".next-due"
 LOG_NAME = ".last-run.log"  # what the last background run did, for a person wondering (overwritten each run)
 
@@ -134,6 +135,7 @@ def _write_next_due(repo: Repo, when: datetime) -> None:
         path = stamp_dir(repo) / NEXT_DUE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{int(when.timestamp())}\n", encoding="ascii")
+        os.utime(path, (when.timestamp(), when.timestamp()))
     except OSError:
         pass  # without it the hook just starts the next run anyway
 

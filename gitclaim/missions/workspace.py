@@ -69,3 +69,18 @@ def _stamp(repo: Repo) -> tuple[object, ...]:
         except OSError:
             out.append(None)
     return tuple(out)
+
+
+def check_clone(path: str) -> Path:
+    """The directory a long-running front end is told to act in (`gitclaim mcp --repo`), checked once at startup:
+    it must exist and be inside a git repository; returned absolute."""
+    from gitclaim.errors import InvalidInput, NotARepository
+
+    given = Path(path).expanduser()
+    if not given.is_dir():
+        raise InvalidInput(f"--repo {path}: no such directory (give the clone the tools act on)")
+    try:
+        open_repo(given)
+    except NotARepository:
+        raise NotARepository(f"--repo {path}: not a git repository (give the clone the tools act on)") from None
+    return given.resolve()
