@@ -421,8 +421,8 @@ def _hints(*, read_only: bool = False, destructive: bool = False, idempotent: bo
 
 # What a client may assume about each tool (docs/mcp.md "Tool annotations"). Destructive: the write ends a claim
 # (complete_mission finishes the mission, release_mission gives it back, cancel_mission withdraws it,
-# claim_mission with steal ends another session's stale claim). Idempotent: calling again with the same arguments changes nothing more (claiming what
-# you hold is a no-op; a second heartbeat only moves the lease forward again).
+# claim_mission with steal ends another session's stale claim). Idempotent: calling again with the same arguments
+# changes nothing more (claiming what you hold is a no-op; a second heartbeat only moves the lease forward again).
 ANNOTATIONS: dict[str, ToolAnnotations] = {
     "start_mission": _hints(),
     "start_task": _hints(),
