@@ -113,18 +113,21 @@ def heartbeat_cmd(
     detach: Annotated[bool, typer.Option(
         "--detach", help="Return at once and heartbeat in a background process (for agent hooks).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing (the result is still logged).")] = False,
+    json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Refresh the lease of the missions this clone holds, each at most once per heartbeat interval. What the
     post-commit hook and the Claude Code PostToolUse hook run; it always exits 0."""
     _drain_stdin()
     try:
-        _heartbeat(detach, quiet)
+        _heartbeat(detach, quiet, json_out)
     except GitclaimError as err:
-        if not quiet:
+        if json_out:
+            emit_json({"skipped": str(err), "missions": []})
+        elif not quiet:
             sys.stderr.write(f"gitclaim: heartbeat skipped: {err}\n")
 
 
-def _heartbeat(detach: bool, quiet: bool) -> None:
+def _heartbeat(detach: bool, quiet: bool, json_out: bool = False) -> None:
     from gitclaim.core import timeutil
     from gitclaim.core import transitions as claims
     from gitclaim.missions import keepalive
@@ -133,15 +136,21 @@ def _heartbeat(detach: bool, quiet: bool) -> None:
     store = open_store()
     repo = store.repo
     if detach:
-        if not keepalive.ran_recently(repo):
+        started = not keepalive.ran_recently(repo)
+        if started:
             keepalive.mark_run(repo)
             _spawn_detached(["hooks", "heartbeat", "--quiet"], Path.cwd())
+        if json_out:
+            emit_json({"detached": started, "missions": []})
         return
     keepalive.mark_run(repo)
     beats = keepalive.beat_held(store, claims.actor_for(store))
     lines = [b.line() for b in beats] or ["no mission held by this clone"]
     keepalive.write_log(repo, [f"{timeutil.format_ts(timeutil.now())} heartbeat run", *lines])
-    if not quiet:
+    if json_out:
+        emit_json({"missions": [{"mission_id": b.mission_id, "result": b.result, "detail": b.detail}
+                                for b in beats]})
+    elif not quiet:
         for text in lines:
             line(text)
 

@@ -16,7 +16,7 @@ from gitclaim.cli.app import app
 from tests.helpers import ROOT, git, run_gitclaim
 
 # Commands whose stdout is not theirs to format: the MCP protocol, git's hook channel, a shell script.
-NO_JSON = {"mcp", "guard pre-receive", "completion"}
+NO_JSON = {"mcp", "guard pre-receive", "completion", "hooks session-start"}
 
 
 def _commands() -> dict[str, click.Command]:
@@ -148,7 +148,9 @@ def test_hooks_install_and_uninstall_json(repo: Path) -> None:
     hook = str((repo / ".git" / "hooks" / "commit-msg").resolve())
     outs = [json.loads(run_gitclaim(repo, *args, "--json").stdout) for args in
             (["hooks", "install"], ["hooks", "install"], ["hooks", "uninstall"])]
-    assert outs == [{"action": a, "hook": hook, "legacy": None} for a in ("installed", "unchanged", "removed")]
+    assert [out["hooks"][0] for out in outs] == [
+        {"action": a, "hook": hook, "legacy": None} for a in ("installed", "unchanged", "removed")]
+    assert [out["hooks"][1]["action"] for out in outs] == ["installed", "unchanged", "removed"]  # post-commit
 
 
 def test_guard_install_json(bare_remote: Path, tmp_path: Path) -> None:

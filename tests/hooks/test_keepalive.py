@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -116,6 +117,7 @@ def test_heartbeat_without_held_missions_or_outside_a_clone(make_clone: Callable
                                                            tmp_path: Path) -> None:
     clone = make_clone("a")
     assert ok(clone, "hooks", "heartbeat") == "no mission held by this clone\n"
+    assert json.loads(ok(clone, "hooks", "heartbeat", "--json")) == {"missions": []}
     outside = run_gitclaim(tmp_path, "hooks", "heartbeat")
     assert (outside.returncode, outside.stdout) == (0, "")
     assert outside.stderr == f"gitclaim: heartbeat skipped: not a git repository: {tmp_path} " \
