@@ -34,6 +34,9 @@ def fail(err: GitclaimError, args: list[str] | None = None) -> int:
     return err.exit_code
 
 
+LINE_JSON = frozenset({"watch"})
+
+
 def _json_error(args: list[str] | None, code: int, message: str, details: dict | None = None) -> None:
     """Under --json, the failure is also a JSON object on stdout, so an agent never parses prose."""
     if not args or "--json" not in args[:args.index("--") if "--" in args else len(args)]:
@@ -44,8 +47,10 @@ def _json_error(args: list[str] | None, code: int, message: str, details: dict |
 
     kind = "interrupted" if code == 130 else KINDS.get(code, "error")
     error = {"exit_code": code, "kind": kind, "message": message, **(details or {})}
+    # A command whose --json output is one object a line (watch) ends with its error on one line too.
+    indent = None if next((a for a in args if not a.startswith("-")), "") in LINE_JSON else 2
     try:
-        sys.stdout.write(json.dumps({"error": error}, indent=2, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(json.dumps({"error": error}, indent=indent, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
     except (OSError, ValueError):  # stdout closed or full: the stderr line has said it already
         pass

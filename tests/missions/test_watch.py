@@ -100,6 +100,11 @@ def test_watch_timeout_exits_8(make_clone: Callable[..., Path]) -> None:
     assert time.monotonic() - started < 15
     assert (res.returncode, res.stderr) == (8, "gitclaim: timed out after 2s waiting for a claim of m\n")
     assert res.stdout == "watching a claim of m (1 mission, a fetch every 1s or more)\n"
+    # with --json, stdout holds only JSON lines: the error is the last one
+    res = run_gitclaim(a, "watch", "m", "--until", "claimed", "--interval", "1", "--timeout", "1", "--json")
+    assert res.returncode == 8
+    assert [json.loads(line) for line in res.stdout.splitlines()] == [{"error": {
+        "exit_code": 8, "kind": "timed_out", "message": "timed out after 1s waiting for a claim of m"}}]
 
 
 def test_watch_done_and_ready_already_true_return_at_once(make_clone: Callable[..., Path]) -> None:

@@ -28,7 +28,7 @@ EXPECTED = {
     "stale": ["st1"],
     "blocked": ["bl1"],
     "done": ["dn1"],
-    "failed": ["fl1"],
+    "failed": ["cn1", "fl1"],  # FAILED and CANCELLED
 }
 
 
@@ -60,7 +60,8 @@ def every_state(make_clone: Callable[..., Path]) -> tuple[Path, Path]:
     for mid, title, extra in [("r1", XSS, []), ("w1", "Waits on act1", ["--requires", "act1"]),
                               ("act1", "Active one", ["--priority", "1"]), ("act2", "Taken over", []),
                               ("st1", "Gone quiet", []), ("bl1", "Needs a human", []),
-                              ("dn1", "Finished", []), ("fl1", "Failed attempt", [])]:
+                              ("dn1", "Finished", []), ("fl1", "Failed attempt", []),
+                              ("cn1", "Not wanted any more", [])]:
         ok(a, "new", mid, "--title", title, *extra)
     ok(a, "claim", "act1", "--as", "agent-a")
     ok(a, "log", "act1", "parser rewritten", "--kind", "milestone", "--progress", "40")
@@ -74,27 +75,28 @@ def every_state(make_clone: Callable[..., Path]) -> tuple[Path, Path]:
     ok(b, "done", "dn1", "--summary", "all green")
     ok(a, "claim", "fl1", "--as", "agent-a")
     ok(a, "fail", "fl1", "--summary", "cannot reproduce")
+    ok(b, "cancel", "cn1", "--reason", "a duplicate of act1")
     return a, b
 
 
 def test_board_on_the_terminal_and_as_json(every_state: tuple[Path, Path]) -> None:
     a, _ = every_state
     out = ok(a, "board")
-    assert out.splitlines()[0] == ("8 missions on origin: 1 ready, 1 waiting on requirements, 2 active, 1 stale, "
-                                   "1 blocked, 1 done recently, 1 failed or cancelled")
+    assert out.splitlines()[0] == ("9 missions on origin: 1 ready, 1 waiting on requirements, 2 active, 1 stale, "
+                                   "1 blocked, 1 done recently, 2 failed or cancelled")
     headings = [ln for ln in out.splitlines() if re.match(r"^[A-Z][A-Z ]+ \(\d+\)$", ln)]
     assert headings == ["READY (1)", "WAITING ON REQUIREMENTS (1)", "ACTIVE (2)", "STALE (1)", "BLOCKED (1)",
-                        "DONE RECENTLY (1)", "FAILED OR CANCELLED (1)"]
+                        "DONE RECENTLY (1)", "FAILED OR CANCELLED (2)"]
     blocks = out.split("\n\n")[1:]
     for block, (key, ids) in zip(blocks, EXPECTED.items(), strict=True):
-        assert [ln.split()[0] for ln in block.splitlines()[1:]] == ids, key
+        assert sorted(ln.split()[0] for ln in block.splitlines()[1:]) == ids, key
     assert "act1  P1  Active one  ·  \"agent-a\" (Test User, " in out and "·  40%" in out
     assert "w1  P2  Waits on act1  ·  waits on act1" in out
     assert "blocked: which database?" in out
     assert '  "agent-a" (Test User, instance ' in out
     # the same board as JSON: columns, agents and the timeline's holdings
     data = json.loads(ok(a, "board", "--json"))
-    assert {k: [c["mission_id"] for c in v] for k, v in data["columns"].items()} == EXPECTED
+    assert {k: sorted(c["mission_id"] for c in v) for k, v in data["columns"].items()} == EXPECTED
     assert data["counts"] == {k: len(v) for k, v in EXPECTED.items()}
     act1 = data["columns"]["active"][0]
     assert act1["progress"] == 40 and act1["milestone"] == "parser rewritten" and act1["lease_left"].startswith("23h")
@@ -112,13 +114,13 @@ def test_board_page_renders_in_chromium_with_columns_holders_and_timeline(
         every_state: tuple[Path, Path], tmp_path: Path) -> None:
     a, _ = every_state
     page = tmp_path / "board.html"
-    assert ok(a, "board", "--out", str(page)) == f"wrote {page} (8 missions)\n"
+    assert ok(a, "board", "--out", str(page)) == f"wrote {page} (9 missions)\n"
     html = page.read_text()
     assert not re.search(r"(https?:)?//[a-z]", html.replace('xmlns="http://www.w3.org/2000/svg"', ""))
     dom = browser.parse(browser.dump_dom(page.as_uri()))
     for key, ids in EXPECTED.items():
         column = dom.find("section", id=f"column-{key}")
-        assert [c.attrs["data-id"] for c in column.find_all("article", cls="card")] == ids, key
+        assert sorted(c.attrs["data-id"] for c in column.find_all("article", cls="card")) == ids, key
     act1 = dom.find("article", data_id="act1")
     assert act1.find(cls="holder").text.startswith("agent-a · Test User · ")
     assert act1.find(cls="progress").text.strip() == "40%"
@@ -144,13 +146,13 @@ def test_board_page_renders_in_chromium_with_columns_holders_and_timeline(
     # the search box filters cards by id, title and holder
     with browser.Page() as tab:
         tab.goto(page.as_uri())
-        _until(lambda: tab.eval("document.querySelectorAll('.card').length") == 8, 20)
+        _until(lambda: tab.eval("document.querySelectorAll('.card').length") == 9, 20)
         shown = ("(function(q){var s=document.getElementById('search'); s.value=q; s.dispatchEvent(new Event('input'));"
                  "return Array.from(document.querySelectorAll('.card')).filter(c=>!c.hidden).map(c=>c.dataset.id);})")
         assert tab.eval(f"{shown}('agent-a')") == ["act1", "st1"]
         assert tab.eval(f"{shown}('WAITS ON')") == ["w1"]
         assert tab.eval(f"{shown}('act2')") == ["act2"]
-        assert len(tab.eval(f"{shown}('')")) == 8
+        assert len(tab.eval(f"{shown}('')")) == 9
 
 
 def _until(check: Callable[[], bool], seconds: float) -> float:
