@@ -28,10 +28,17 @@ if [ ! -e "$POLICY" ]; then
 fi
 
 # chromium: the board's page is checked in a real headless browser (tests/browser.py).
-PACKAGES=(git openssh-server openssh-client lighttpd chromium)
+# gitolite3: a real forge with users in front of the guard (tests/support/gitolite.py).
+PACKAGES=(git openssh-server openssh-client lighttpd chromium gitolite3)
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
   PACKAGES+=(python3 python3-pip python3-venv)
 fi
+
+# gitolite3 asks debconf for an admin key and, given one, sets itself up for a `gitolite3` system user. An empty
+# key (the preseed, and the answer noninteractive installs get anyway) makes its postinst skip the setup: no user,
+# no repositories. The tests set up their own gitolite under a temporary HOME behind their own sshd on 127.0.0.1;
+# the package ships no service, so nothing starts listening.
+echo "gitolite3 gitolite3/adminkey string" | $SUDO debconf-set-selections 2>/dev/null || true
 
 echo "tests: apt-get install ${PACKAGES[*]}"
 $SUDO apt-get update -qq

@@ -221,7 +221,7 @@ def _missing(what: str) -> None:
     """Skip locally when a server binary is missing, but fail in CI, where .ci/run installs it."""
     import pytest  # here, not at the top: the benchmarks import this module without pytest's fixtures
 
-    message = f"{what} is not installed (.ci/run installs git openssh-server openssh-client lighttpd)"
+    message = f"{what} is not installed (tests/run.sh installs git openssh-server openssh-client lighttpd gitolite3)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
