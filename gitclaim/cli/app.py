@@ -69,6 +69,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
     **dict.fromkeys(["edit", "reopen", "cancel"], "corrections"),
     "guard": "guard_cmds",
+    "completion": "completion_cmd",
     "doctor": "doctor_cmd",
     **dict.fromkeys(["board", "watch"], "board_cmds"),
 }
@@ -85,8 +86,27 @@ def _register_commands(args: list[str]) -> None:
         importlib.import_module("gitclaim.cli.commands")
 
 
+def add_examples() -> None:
+    """Put each command's example (cli/examples.py) at the end of its --help."""
+    from gitclaim.cli.examples import EXAMPLES
+
+    infos = [("", info) for info in app.registered_commands]
+    infos += [(f"{group.name} ", info) for group in app.registered_groups if group.typer_instance
+              for info in group.typer_instance.registered_commands]
+    for prefix, info in infos:
+        name = prefix + (info.name or info.callback.__name__.replace("_", "-") if info.callback else "")
+        if name in EXAMPLES and not info.epilog:
+            info.epilog = f"Example: {EXAMPLES[name]}"
+
+
 def run_app(args: list[str]) -> int:
+    if not args and os.environ.get("_GITCLAIM_COMPLETE"):  # the completion script asking (cli/completion_cmd.py)
+        from typer.completion import completion_init
+
+        completion_init()  # typer's completion classes, which speak the script's protocol
     _register_commands(args)
+    if any(a in ("-h", "--help") for a in args):
+        add_examples()
     try:
         result = app(args=args, prog_name="gitclaim", standalone_mode=False)
     except GitclaimError as err:

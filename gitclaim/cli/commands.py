@@ -3,6 +3,7 @@
 from gitclaim.cli import (
     board_cmds,  # noqa: F401
     commits,  # noqa: F401
+    completion_cmd,  # noqa: F401
     corrections,  # noqa: F401
     doctor_cmd,  # noqa: F401
     guard_cmds,  # noqa: F401

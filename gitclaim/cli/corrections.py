@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import EPOCH, JSON
+from gitclaim.cli.missions import EPOCH, JSON, MISSION, PRIORITY_HELP
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import corrections
@@ -19,7 +19,6 @@ from gitclaim.core.store import Outcome, Store
 from gitclaim.errors import InvalidInput
 from gitclaim.missions import create
 
-MISSION = typer.Argument(..., metavar="MISSION", help="The mission's id, as in gitclaim list.")
 REASON = typer.Option(None, "--reason", help="Why, for the mission's history (required).")
 
 
@@ -27,8 +26,7 @@ REASON = typer.Option(None, "--reason", help="Why, for the mission's history (re
 def edit(
     mission_id: str = MISSION,
     title: str | None = typer.Option(None, "--title", help="A new one-line title."),
-    priority: str | None = typer.Option(None, "--priority", help="0 (most urgent) to 1000, P0-P9, or "
-                                        "critical/high/medium/low (0/1/2/3)."),
+    priority: str | None = typer.Option(None, "--priority", help=PRIORITY_HELP),
     requires: list[str] = typer.Option([], "--requires", help="A mission id that must be DONE first; "
                                        "repeat it; replaces the current list."),
     no_requires: bool = typer.Option(False, "--no-requires", help="Clear the list of requirements."),
@@ -38,8 +36,6 @@ def edit(
 ) -> None:
     """Change a mission's title, priority, requirements or body: anyone while it is QUEUED, only the holder
     while it is ACTIVE or BLOCKED (exit 3 otherwise).
-
-    Example: gitclaim edit fix-login --priority high --requires db-migration
     """
     check_id(mission_id)
     if requires and no_requires:
@@ -60,8 +56,6 @@ def edit(
 def reopen(mission_id: str = MISSION, reason: str | None = REASON, json_out: bool = JSON) -> None:
     """Put a DONE, FAILED or CANCELLED mission back in the queue (QUEUED, no holder); anyone may. The
     history keeps everything before it.
-
-    Example: gitclaim reopen fix-login --reason "the fix broke logout"
     """
     check_id(mission_id)
     store = open_store()
@@ -74,8 +68,6 @@ def cancel(mission_id: str = MISSION, reason: str | None = REASON, epoch: int | 
            json_out: bool = JSON) -> None:
     """Withdraw a mission nobody should take (CANCELLED): it leaves the queue, stays in the history and can
     be archived. Anyone may cancel a QUEUED mission; only the holder an ACTIVE or BLOCKED one.
-
-    Example: gitclaim cancel old-spike --reason "superseded by new-search"
     """
     check_id(mission_id)
     store = open_store()

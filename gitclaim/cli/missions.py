@@ -23,6 +23,25 @@ JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md)."
 AS = typer.Option(None, "--as", help="Session description recorded as claimed_by (default: $GITCLAIM_AS).")
 OFFLINE = typer.Option(False, "--offline", help="Read the local mirror without fetching (says how old it is).")
 EPOCH = typer.Option(None, "--epoch", help="Fence: refuse unless the claim is still at this epoch.")
+PRIORITY_HELP = "0 (most urgent) to 1000, P0-P9, or critical/high/medium/low (= 0/1/2/3)."
+
+
+def complete_mission_id(incomplete: str) -> list[str]:
+    """Shell completion: the ids of the local mirror's missions, one for-each-ref, no fetch (no network)."""
+    from pathlib import Path
+
+    from gitclaim.core import git as g
+
+    try:
+        refs = g.for_each_ref(g.Git(Path.cwd()), "refs/missions/")
+    except Exception:  # not a clone, no git: nothing to offer, never an error in the user's shell
+        return []
+    ids = (ref[len("refs/missions/"):] for ref, _ in refs)
+    return sorted(i for i in ids if i.startswith(incomplete))
+
+
+MISSION = typer.Argument(..., metavar="MISSION", help="The mission's id (refs/missions/<id>), as gitclaim list "
+                         "shows it.", autocompletion=complete_mission_id)
 
 
 @app.command()
@@ -50,7 +69,7 @@ def init(
 def new(
     mission_id: str = typer.Argument(..., help="Mission id: lowercase letters, digits, '.', '_', '-'."),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
-    priority: str | None = typer.Option(None, "--priority", help="0 (most urgent) to 1000, or P0-P9."),
+    priority: str | None = typer.Option(None, "--priority", help=PRIORITY_HELP),
     body_file: Path | None = typer.Option(None, "--body-file", help="Markdown body ('-' for stdin)."),
     requires: list[str] = typer.Option([], "--requires", help="A mission id that must be DONE first."),
     from_dir: Path | None = typer.Option(None, "--from", help="Publish a mission directory "
@@ -108,7 +127,7 @@ def _list_row(r: dict) -> list[str]:
 
 @app.command()
 def show(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     file: str | None = typer.Option(None, "--file", help="Print one file of the mission's tree instead."),
     offline: bool = OFFLINE,
     json_out: bool = JSON,
@@ -153,7 +172,7 @@ def _claim_json(out, mission_id: str) -> dict:
 
 @app.command()
 def claim(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     as_text: str | None = AS,
     steal: bool = typer.Option(False, "--steal", help="Take over a claim idle past the lease TTL."),
     force: bool = typer.Option(False, "--force", help="Take over a live claim (needs --reason)."),
@@ -177,7 +196,7 @@ def claim(
 
 @app.command()
 def release(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     note: str | None = typer.Option(None, "--note", help="Why, for the history."),
     epoch: int | None = EPOCH,
     json_out: bool = JSON,
@@ -189,7 +208,7 @@ def release(
 
 @app.command()
 def done(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     summary: str | None = typer.Option(None, "--summary", help="What was achieved."),
     epoch: int | None = EPOCH,
     json_out: bool = JSON,
@@ -201,7 +220,7 @@ def done(
 
 @app.command()
 def fail(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     summary: str | None = typer.Option(None, "--summary", help="What went wrong."),
     epoch: int | None = EPOCH,
     json_out: bool = JSON,
@@ -212,7 +231,7 @@ def fail(
 
 
 @app.command()
-def heartbeat(mission_id: str = typer.Argument(...), epoch: int | None = EPOCH, json_out: bool = JSON) -> None:
+def heartbeat(mission_id: str = MISSION, epoch: int | None = EPOCH, json_out: bool = JSON) -> None:
     """Refresh your claim's lease during long silent work."""
     _holder_write(lambda s, a: claims.heartbeat(s, a, mission_id, epoch=epoch), mission_id, "heartbeat",
                   json_out)
@@ -220,7 +239,7 @@ def heartbeat(mission_id: str = typer.Argument(...), epoch: int | None = EPOCH, 
 
 @app.command()
 def log(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     message: str = typer.Argument("", help="The entry's text."),
     kind: str = typer.Option("note", "--kind", help="note, milestone, decision or issue."),
     progress: int | None = typer.Option(None, "--progress", help="Percent done (milestone)."),
@@ -243,7 +262,7 @@ def log(
 
 @app.command()
 def unblock(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     note: str | None = typer.Option(None, "--note", help="The decision taken, for the history."),
     json_out: bool = JSON,
 ) -> None:

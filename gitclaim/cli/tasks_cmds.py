@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import EPOCH, JSON
+from gitclaim.cli.missions import EPOCH, JSON, MISSION
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims
@@ -27,7 +27,7 @@ MCP_MISSING = "the MCP server needs: pip install 'gitclaim[mcp]'"
 
 @app.command()
 def approve(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     phase: int = typer.Option(..., "--phase", help="The `checkpoint: human` phase to approve."),
     note: str | None = typer.Option(None, "--note", help="What was approved, for the history."),
     json_out: bool = JSON,
@@ -44,7 +44,7 @@ def approve(
 
 @app.command()
 def context(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     include: list[str] = typer.Option([], "--include", help="phases, tasks, decisions, milestones, blockers "
                                       "(repeat or comma-separate; default: all)."),
     phase: int | None = typer.Option(None, "--phase", help="Only this phase's tasks and log entries."),
@@ -103,7 +103,7 @@ def validate(target: str = typer.Argument(..., help="A mission directory, or the
 
 @task_app.command("start")
 def task_start(
-    mission_id: str = typer.Argument(...),
+    mission_id: str = MISSION,
     phase: int = typer.Option(..., "--phase", help="The workflow phase this task works on."),
     name: str = typer.Option(..., "--name", help="The task's name."),
     goal: str = typer.Option("", "--goal", help="What the task must achieve."),

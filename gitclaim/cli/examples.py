@@ -1,0 +1,43 @@
+"""One example per command, shown at the end of its --help (and in the man page): the table is the one place
+to keep them, and tests/cli/test_help.py checks that every command has one. Plain data: no imports."""
+
+from __future__ import annotations
+
+EXAMPLES: dict[str, str] = {
+    "init": "gitclaim init --hooks --agents CLAUDE.md",
+    "new": 'gitclaim new fix-login --title "Fix the login redirect" --priority high --requires db-migration',
+    "list": "gitclaim list --status ACTIVE --json",
+    "show": "gitclaim show fix-login --file workflow.md",
+    "claim": 'gitclaim claim fix-login --as "agent 1: login fixes"',
+    "release": 'gitclaim release fix-login --note "blocked on credentials, back to the queue"',
+    "done": 'gitclaim done fix-login --summary "redirect fixed, tests added"',
+    "fail": 'gitclaim fail fix-login --summary "the provider API cannot do it"',
+    "heartbeat": "gitclaim heartbeat fix-login",
+    "log": 'gitclaim log fix-login "tokens are stored hashed" --kind decision --question "token storage"',
+    "unblock": 'gitclaim unblock fix-login --note "credentials are in the vault now"',
+    "sync": "gitclaim sync --json",
+    "edit": "gitclaim edit fix-login --priority critical --no-requires",
+    "reopen": 'gitclaim reopen fix-login --reason "the fix broke logout"',
+    "cancel": 'gitclaim cancel old-spike --reason "superseded by new-search"',
+    "next": 'gitclaim next --as "agent 2" --json',
+    "start": "gitclaim start --claim",
+    "demo": "gitclaim demo --agents 8",
+    "check-msg": "gitclaim check-msg --range origin/main..HEAD",
+    "hooks install": "gitclaim hooks install",
+    "hooks uninstall": "gitclaim hooks uninstall",
+    "import": "gitclaim import .claude/missions/ --dry-run",
+    "export": "gitclaim export --dir missions-view",
+    "archive": "gitclaim archive --older-than 30d --dry-run",
+    "approve": 'gitclaim approve checkout-flow --phase 2 --note "design reviewed"',
+    "context": "gitclaim context checkout-flow --phase 1",
+    "validate": "gitclaim validate ./missions/checkout-flow",
+    "task start": 'gitclaim task start checkout-flow --phase 1 --name "Analysis"',
+    "task complete": 'gitclaim task complete checkout-flow/t1 --status success --phase-complete',
+    "mcp": "claude mcp add gitclaim -- gitclaim mcp",
+    "guard install": "gitclaim guard install /srv/git/project.git",
+    "guard pre-receive": "gitclaim guard pre-receive < updates.txt   (run by git as the pre-receive hook)",
+    "doctor": "gitclaim doctor --json",
+    "board": "gitclaim board --serve --port 8080",
+    "watch": "gitclaim watch fix-login --until done --timeout 2h",
+    "completion": 'eval "$(gitclaim completion bash)"',
+}
