@@ -25,6 +25,8 @@ EXAMPLES: dict[str, str] = {
     "check-msg": "gitclaim check-msg --range origin/main..HEAD",
     "hooks install": "gitclaim hooks install",
     "hooks uninstall": "gitclaim hooks uninstall",
+    "hooks heartbeat": "gitclaim hooks heartbeat --detach --quiet   (what the post-commit hook runs)",
+    "hooks session-start": "gitclaim hooks session-start < hook-input.json   (run by an agent's session-start hook)",
     "import": "gitclaim import .claude/missions/ --dry-run",
     "export": "gitclaim export --dir missions-view",
     "archive": "gitclaim archive --older-than 30d --dry-run",
