@@ -46,17 +46,17 @@ def main() -> None:
 
     g.Git.run = run  # type: ignore[method-assign]
     real_open = service.open_store
-    real_load = settings.Settings.load.__func__  # type: ignore[attr-defined]
+    real_load = settings.load
     settings_time = [0.0]
 
-    def load(cls, repo):  # type: ignore[no-untyped-def]
+    def load(repo):  # type: ignore[no-untyped-def]
         t = time.perf_counter()
         try:
-            return real_load(cls, repo)
+            return real_load(repo)
         finally:
             settings_time[0] += time.perf_counter() - t
 
-    settings.Settings.load = classmethod(load)  # type: ignore[method-assign, assignment]
+    settings.load = load  # type: ignore[assignment]
 
     def open_store(*a, **k):  # type: ignore[no-untyped-def]
         marks.setdefault("dispatch", time.perf_counter())

@@ -191,7 +191,7 @@ PHASES = [
     ("typer dispatch up to the command body (parsing, coercion)", "dispatch"),
     ("open_store: repository, config, settings, commit policy", "open_store"),
     ("  of which git (rev-parse, config --list)", "git_in_open_store"),
-    ("  of which Settings.load (policy checker, yaml)", "settings"),
+    ("  of which settings.load (.gitclaim.yaml)", "settings"),
     ("the command body", "rest"),
     ("  of which waiting on git processes", "git_in_body"),
     ("  of which Python", "body_python"),

@@ -13,16 +13,16 @@ import typer
 
 from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json
-from gitclaim.core.git import Git, var_ident
+from gitclaim.core import settings
+from gitclaim.core.git import Git, read_commits, var_ident
 from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.policy import (
     PolicyConfig,
     Violation,
+    check_commits,
     check_identity,
     check_message,
-    check_range,
     format_violations,
-    policy_from_repo,
 )
 
 
@@ -40,7 +40,7 @@ def check_msg(
     if sum(x is not None for x in (file, message, rev_range)) != 1:
         raise InvalidInput("check-msg: give exactly one of FILE, --message or --range")
     git = Git(Path.cwd())
-    config = policy_from_repo(git)
+    config = settings.load_at(git.cwd).policy
     if rev_range is not None:
         _check_range(git, rev_range, config, json_out)
         return
@@ -68,7 +68,7 @@ def _identities(git: Git, config: PolicyConfig) -> list[Violation]:
 
 
 def _check_range(git: Git, rev_range: str, config: PolicyConfig, json_out: bool) -> None:
-    reports = check_range(git, rev_range, config)
+    reports = check_commits(read_commits(git, rev_range), config)
     bad = [r for r in reports if r.violations]
     if not json_out:  # under --json the violations are in the JSON error instead
         for report in bad:

@@ -1,4 +1,5 @@
-"""`gitclaim guard pre-receive` and `gitclaim guard install`: thin wrappers over gitclaim.server.guard.
+"""`gitclaim guard pre-receive` and `gitclaim guard install`: thin wrappers over gitclaim.server.guard and
+gitclaim.hooks.install.
 
 The pre-receive command writes each refusal as one line on stderr, which git relays to the pusher as
 `remote: gitclaim-guard: <ref>: refused: <why>`, and exits 1 so the whole push is refused.
@@ -16,7 +17,9 @@ import typer
 from gitclaim.cli.app import app
 from gitclaim.core.git import Git
 from gitclaim.errors import GitclaimError
+from gitclaim.hooks.install import install_guard_hook
 from gitclaim.server import guard
+from gitclaim.server.push import parse_updates
 
 guard_app = typer.Typer(help="Server-side guard: a pre-receive hook enforcing the mission protocol and the "
                              "commit policy on the shared remote (docs/server-guard.md).", no_args_is_help=True)
@@ -28,7 +31,7 @@ def pre_receive() -> None:
     """Judge the '<old> <new> <ref>' lines a pre-receive hook reads on stdin; exit 1 refuses the push."""
     text = sys.stdin.buffer.read().decode("utf-8", "replace")
     try:
-        refusals = guard.check_updates(Git(Path.cwd()), guard.parse_updates(text), os.environ)
+        refusals = guard.check_updates(Git(Path.cwd()), parse_updates(text), os.environ)
     except GitclaimError as err:
         # Fail closed, and still in the guard's voice: the pusher sees why, on one line.
         refusals = [guard.Refusal(None, f"the guard could not judge this push: {err}")]
@@ -47,7 +50,7 @@ def install(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (fields in docs/json.md).")] = False,
 ) -> None:
     """Install the guard as the repository's pre-receive hook (keeps an existing hook, which runs first)."""
-    result = guard.install_hook(repo, force=force)
+    result = install_guard_hook(repo, force=force)
     if json_out:
         from gitclaim.cli.output import emit_json
 

@@ -136,7 +136,7 @@ def _heartbeat(detach: bool, quiet: bool, json_out: bool = False) -> None:
     store = open_store()
     repo = store.repo
     if detach:
-        started = not keepalive.ran_recently(repo)
+        started = not keepalive.ran_recently(store)
         if started:
             keepalive.mark_run(repo)
             _spawn_detached(["hooks", "heartbeat", "--quiet"], Path.cwd())

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from gitclaim.errors import GitclaimError, NotARepository, RemoteError
+from gitclaim.errors import GitclaimError, InvalidInput, NotARepository, RemoteError
 
 # Git must never stop to ask a person anything, and must speak the same language whatever the user's locale.
 _BASE_ENV = {
@@ -255,18 +255,36 @@ def parse_tree(data: bytes) -> list[TreeEntry]:
 
 
 class Commit(NamedTuple):
+    """gitclaim's one record of a commit: what `parse_commit` reads from a raw commit object. The store walks
+    missions' histories with it, the commit policy checks its message and identities, the guard judges it."""
+
     oid: str
     tree: str
     parents: tuple[str, ...]
-    author: str
+    author_name: str
+    author_email: str
     author_time: int
+    committer_name: str
+    committer_email: str
     committer_time: int
     message: str
 
+    @property
+    def short(self) -> str:
+        return self.oid[:12]
+
+
+class Ident(NamedTuple):
+    name: str
+    email: str
+    time: int  # seconds since the epoch; 0 when the line has none
+
 
 def parse_commit(oid: str, data: bytes) -> Commit:
+    """A raw commit object (as `cat-file --batch` gives it) as a Commit."""
     head, _, message = data.partition(b"\n\n")
-    tree, parents, author, atime, ctime = "", [], "", 0, 0
+    tree, parents = "", []
+    author = committer = Ident("", "", 0)
     for line in head.split(b"\n"):
         key, _, value = line.decode("utf-8", "replace").partition(" ")
         if key == "tree":
@@ -274,28 +292,67 @@ def parse_commit(oid: str, data: bytes) -> Commit:
         elif key == "parent":
             parents.append(value)
         elif key == "author":
-            author, atime = _ident(value)
+            author = parse_ident(value)
         elif key == "committer":
-            ctime = _ident(value)[1]
-    return Commit(oid, tree, tuple(parents), author, atime, ctime, message.decode("utf-8", "replace"))
+            committer = parse_ident(value)
+    return Commit(oid, tree, tuple(parents), author.name, author.email, author.time, committer.name,
+                  committer.email, committer.time, message.decode("utf-8", "replace"))
 
 
-def _ident(value: str) -> tuple[str, int]:
-    """'Name <mail> 1700000000 +0000' -> ('Name <mail>', 1700000000)."""
-    name, _, rest = value.rpartition("> ")
-    stamp = rest.split(" ")[0]
-    return name + ">", int(stamp) if stamp.isdigit() else 0
+def parse_ident(value: str) -> Ident:
+    """'Name <mail> 1700000000 +0000' -> Ident('Name', 'mail', 1700000000), as commit objects and `git var`
+    write identities."""
+    who, _, when = value.rpartition("> ")
+    name, _, email = who.rpartition("<")
+    stamp = when.split(" ")[0]
+    return Ident(name.strip(), email, int(stamp) if stamp.isdigit() else 0)
 
 
 def var_ident(git: Git, which: str) -> tuple[str, str] | None:
     """(name, email) git would record as `which` (GIT_AUTHOR_IDENT or GIT_COMMITTER_IDENT) right now, with
     `--author` and the GIT_AUTHOR_* variables git commit exports to its hooks; None when git has no identity."""
     res = git.run(["var", which], check=False)
-    head, sep, _ = res.text().strip().rpartition("> ")
-    if not res.ok or not sep:
+    text = res.text().strip()
+    if not res.ok or "> " not in text:
         return None
-    name, _, email = head.partition(" <")
-    return name, email
+    ident = parse_ident(text)
+    return ident.name, ident.email
+
+
+def read_commits(git: Git, rev_range: str) -> list[Commit]:
+    """Every commit of a revision range (`origin/main..HEAD`), oldest first: one rev-list, one cat-file.
+    InvalidInput when git rejects the range."""
+    if not rev_range.strip() or rev_range.startswith("-"):
+        raise InvalidInput(f"invalid range {rev_range!r}: expected something like origin/main..HEAD")
+    res = git.run(["rev-list", "--reverse", "--end-of-options", rev_range, "--"], check=False)
+    if not res.ok:
+        raise InvalidInput(f"invalid range {rev_range!r}: {res.error_line()}")
+    oids = res.text().split()
+    return [parse_commit(oid, obj.data) for oid, obj in zip(oids, cat_file_batch(git, oids), strict=True) if obj]
+
+
+def first_parent_chain(git: Git, new: str, old: str | None, *, limit: int) -> list[str]:
+    """The first-parent chain from `new` back to `old` (exclusive; to the root when old is None), oldest
+    first, at most `limit` commits."""
+    args = ["rev-list", "--first-parent", "--reverse", f"--max-count={limit}", new]
+    if old is not None:
+        args.append(f"^{old}")
+    return git.run(args).text().split()
+
+
+def unreachable_commits(git: Git, new: str) -> list[str] | None:
+    """Commits reachable from `new` that no ref reaches yet, oldest first; None when `new` is not a commit."""
+    res = git.run(["rev-list", "--reverse", new, "--not", "--all"], check=False)
+    return res.text().split() if res.ok else None
+
+
+def git_path(git: Git, name: str) -> Path:
+    """Where git keeps `name` in this repository (`hooks` honours core.hooksPath), as an absolute path."""
+    res = git.run(["rev-parse", "--git-path", name], check=False)
+    if not res.ok:
+        raise NotARepository(f"not a git repository: {git.cwd}")
+    # The answer is relative to the directory git ran in, or absolute when core.hooksPath is.
+    return (git.cwd / res.text().strip()).resolve()
 
 
 # One record per commit: fields split by the unit separator, records by NUL (`-z`); the message comes last so a

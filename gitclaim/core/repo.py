@@ -1,4 +1,4 @@
-"""The repository a command runs in: git boundary, paths, configuration, identity and settings.
+"""The repository a command runs in: git boundary, paths, configuration and identity.
 
 Everything a command needs to know about its clone is read here with two git processes (rev-parse and
 config --list); nothing else re-reads configuration.
@@ -19,8 +19,6 @@ from gitclaim.errors import InvalidInput, NotFound
 
 DEFAULT_REMOTE = "origin"
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_TTL = timedelta(hours=24)
-DEFAULT_HEARTBEAT_INTERVAL = timedelta(minutes=5)
 MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"
 ARCHIVE_REF = "refs/gitclaim/archive"
 
@@ -30,9 +28,7 @@ class Repo:
     git: g.Git
     paths: g.RepoPaths
     config: dict[str, list[str]] = field(repr=False)
-    shared_ttl: timedelta | None = None  # lease_ttl from the committed .gitclaim.yaml (settings.py)
     _transports: set[str] = field(default_factory=set, repr=False)  # remotes whose transport is prepared
-    shared_heartbeat: timedelta | None = None  # heartbeat_interval from the same file
 
     # ---- configuration ------------------------------------------------------------------------------------
     def get(self, key: str) -> str | None:
@@ -87,19 +83,18 @@ class Repo:
         return value
 
     @property
-    def ttl(self) -> timedelta:
+    def ttl_override(self) -> timedelta | None:
+        """This clone's or process's lease (GITCLAIM_TTL, git config gitclaim.ttl), which wins over the
+        committed lease_ttl (core/settings.py); None when neither is set."""
         raw = os.environ.get("GITCLAIM_TTL") or self.get("gitclaim.ttl")
-        if raw:
-            return timeutil.parse_duration(raw)
-        return self.shared_ttl or DEFAULT_TTL
+        return timeutil.parse_duration(raw) if raw else None
 
     @property
-    def heartbeat_interval(self) -> timedelta:
-        """How often the post-commit and agent hooks may refresh one mission's lease (docs/lifecycle.md)."""
+    def heartbeat_override(self) -> timedelta | None:
+        """This clone's or process's heartbeat interval (GITCLAIM_HEARTBEAT_INTERVAL, git config
+        gitclaim.heartbeatInterval), which wins over the committed heartbeat_interval; None when unset."""
         raw = os.environ.get("GITCLAIM_HEARTBEAT_INTERVAL") or self.get("gitclaim.heartbeatInterval")
-        if raw:
-            return timeutil.parse_duration(raw)
-        return self.shared_heartbeat if self.shared_heartbeat is not None else DEFAULT_HEARTBEAT_INTERVAL
+        return timeutil.parse_duration(raw) if raw else None
 
     # ---- identity -----------------------------------------------------------------------------------------
     @property

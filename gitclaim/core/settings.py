@@ -1,81 +1,44 @@
-"""Repository-wide settings from the committed `.gitclaim.yaml` (lease time-to-live, commit policy).
+"""The committed `.gitclaim.yaml`, read in one place: lease time-to-live, heartbeat interval, commit policy and
+guard rules.
 
-Per-clone settings (remote name, network timeout, instance id) live in git config instead; see docs/config.md.
+Every user of the file gets the same frozen `Settings` from `parse`, so one rule means the same thing
+everywhere: the client's claims and steals (through the store), `gitclaim check-msg` and the commit-msg hook,
+and the server guard, which reads the file at the server's HEAD through its own cat-file process
+(`load_committed`). Per-clone settings (remote name, network timeout, instance id, a TTL override) live in
+git config instead; see docs/config.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from gitclaim.core import git as g
-from gitclaim.core.repo import Repo
-from gitclaim.errors import InvalidInput, PolicyViolation
+from gitclaim.core import safeyaml, timeutil
+from gitclaim.core.repo import Repo, open_repo
+from gitclaim.errors import InvalidInput, NotARepository, PolicyViolation
+from gitclaim.policy.config import PolicyConfig, policy_from_section
 
 FILENAME = ".gitclaim.yaml"
+DEFAULT_LEASE_TTL = timedelta(hours=24)
+DEFAULT_HEARTBEAT_INTERVAL = timedelta(minutes=5)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
-    data: dict[str, Any] = field(default_factory=dict)
-    policy_check: Callable[[str], None] | None = None
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL  # when a claim becomes stale (docs/lifecycle.md)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)  # the commit policy (docs/commit-policy.md)
+    guard_branches: bool = False  # the server guard also checks branch commits (docs/server-guard.md)
+    # How often the post-commit and agent hooks may refresh one mission's lease (docs/lifecycle.md).
+    heartbeat_interval: timedelta = DEFAULT_HEARTBEAT_INTERVAL
 
-    @classmethod
-    def load(cls, repo: Repo) -> Settings:
-        data = parse(read_text(repo))
-        settings = cls(data)
-        settings.policy_check = _policy_checker(data)
-        if data.get("lease_ttl") is not None:
-            from gitclaim.core import timeutil
+    def check_message(self, message: str) -> None:
+        """Raise PolicyViolation when a message gitclaim is about to write breaks the commit policy."""
+        from gitclaim.policy import checker  # compiled regexes: only when something is written
 
-            repo.shared_ttl = timeutil.parse_duration(str(data["lease_ttl"]))
-        if data.get("heartbeat_interval") is not None:
-            from gitclaim.core import timeutil
-
-            repo.shared_heartbeat = timeutil.parse_duration(str(data["heartbeat_interval"]))
-        return settings
-
-
-def read_text(repo: Repo) -> str | None:
-    """The working tree's copy when there is one (what the user sees), else the committed one at HEAD."""
-    if repo.worktree is not None:
-        path = repo.worktree / FILENAME
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {FILENAME}: {exc}") from None
-    blob = g.cat_file_batch(repo.git, [f"HEAD:{FILENAME}"])[0]
-    return blob.data.decode("utf-8", "replace") if blob else None
-
-
-def parse(text: str | None) -> dict[str, Any]:
-    if not text or not text.strip():
-        return {}
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except Exception:
-        raise InvalidInput(f"{FILENAME} is not valid YAML") from None
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{FILENAME} must be a mapping of settings")
-    return data
-
-
-def _policy_checker(data: dict[str, Any]) -> Callable[[str], None]:
-    """A function that raises PolicyViolation for a message that breaks the repository's commit policy."""
-    from gitclaim.policy import checker, config
-
-    section = data.get("policy")
-    if section is not None and not isinstance(section, dict):
-        raise InvalidInput(f"{FILENAME}: policy: expected a mapping")
-    policy = config.policy_from_section(section) if section else config.PolicyConfig()
-
-    def check(message: str) -> None:
-        found = checker.check_message(message, policy, verbatim=True)
+        found = checker.check_message(message, self.policy, verbatim=True)
         if found:
             first = found[0]
             raise PolicyViolation(
@@ -83,4 +46,111 @@ def _policy_checker(data: dict[str, Any]) -> Callable[[str], None]:
                 f"policy ({first.rule}: {first.text!r}); reword the text you gave"
             )
 
-    return check
+
+def parse(text: str | None) -> Settings:
+    """The settings a `.gitclaim.yaml` text describes (None or blank: the defaults). InvalidInput, naming the
+    file and the key, for anything that is not a valid setting."""
+    if text is None or not text.strip():
+        return Settings()
+    try:
+        data = safeyaml.load(text)
+    except safeyaml.YamlProblem as err:
+        if err.kind == "syntax":
+            where = f" (line {err.line})" if err.line is not None else ""
+            raise InvalidInput(f"{FILENAME}: not valid YAML{where}") from None
+        raise InvalidInput(f"{FILENAME}: unreadable YAML ({err.problem})") from None
+    if data is None:
+        return Settings()
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{FILENAME}: expected a mapping at the top level")
+    try:
+        return Settings(_lease_ttl(data.get("lease_ttl")), _policy(data.get("policy")),
+                        _guard_branches(data.get("guard")), _heartbeat_interval(data.get("heartbeat_interval")))
+    except InvalidInput as err:
+        raise InvalidInput(f"{FILENAME}: {err}") from None
+
+
+def load(repo: Repo) -> Settings:
+    """The clone's settings: the working tree's file (what the user sees), else the one committed at HEAD (a
+    bare repository, a sparse checkout), else the defaults; the policy with the clone's core.commentChar."""
+    settings = parse(_read_text(repo))
+    comment_char = repo.get("core.commentChar") or ""  # "auto" and unset both mean '#'
+    if comment_char and comment_char != "auto":
+        settings = replace(settings, policy=replace(settings.policy, comment_char=comment_char))
+    return settings
+
+
+def load_at(cwd: Path | str | None = None) -> Settings:
+    """`load` for commands that also work outside a clone (`check-msg --message`): the defaults there."""
+    try:
+        repo = open_repo(cwd)
+    except NotARepository:
+        return Settings()
+    return load(repo)
+
+
+def load_committed(cat: g.CatFile, rev: str = "HEAD") -> Settings:
+    """The settings committed at `rev`, read through an open cat-file process (the server guard's)."""
+    obj = cat.get(f"{rev}:{FILENAME}")
+    return parse(_decode(obj.data) if obj is not None and obj.type == "blob" else None)
+
+
+def _read_text(repo: Repo) -> str | None:
+    if repo.worktree is not None:
+        path = repo.worktree / FILENAME
+        try:
+            return _decode(path.read_bytes())
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError as exc:
+            raise InvalidInput(f"{FILENAME}: cannot read: {exc.strerror}") from None
+    blob = g.cat_file_batch(repo.git, [f"HEAD:{FILENAME}"])[0]
+    return _decode(blob.data) if blob is not None and blob.type == "blob" else None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{FILENAME}: not UTF-8 text") from None
+
+
+def _lease_ttl(raw: Any) -> timedelta:
+    if raw is None:
+        return DEFAULT_LEASE_TTL
+    try:
+        ttl = timeutil.parse_duration(str(raw))
+    except InvalidInput as err:
+        raise InvalidInput(f"lease_ttl: {err}") from None
+    # A lease of zero would make every claim stealable at once; the guard and the client refuse it alike.
+    if ttl <= timedelta(0):
+        raise InvalidInput(f"lease_ttl must be a positive duration, got {raw}")
+    return ttl
+
+
+def _heartbeat_interval(raw: Any) -> timedelta:
+    if raw is None:
+        return DEFAULT_HEARTBEAT_INTERVAL
+    try:
+        return timeutil.parse_duration(str(raw))  # 0 is allowed: every hook run refreshes the lease
+    except InvalidInput as err:
+        raise InvalidInput(f"heartbeat_interval: {err}") from None
+
+
+def _policy(section: Any) -> PolicyConfig:
+    if section is None:
+        return PolicyConfig()
+    if not isinstance(section, dict):
+        raise InvalidInput("policy: expected a mapping")
+    return policy_from_section(section)
+
+
+def _guard_branches(section: Any) -> bool:
+    if not section:  # absent or empty
+        return False
+    if not isinstance(section, dict):
+        raise InvalidInput("guard: expected a mapping")
+    branches = section.get("branches", False)
+    if not isinstance(branches, bool):
+        raise InvalidInput("guard.branches: expected true or false")
+    return branches

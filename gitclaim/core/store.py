@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from typing import NamedTuple
 
 from gitclaim.core import git as g
@@ -19,6 +20,7 @@ from gitclaim.core.message import MissionMessage
 from gitclaim.core.objects import ObjectWriter
 from gitclaim.core.refs import check_id, id_problem, mission_ref
 from gitclaim.core.repo import MISSIONS_REFSPEC, Repo
+from gitclaim.core.settings import Settings
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
 
 MAX_ATTEMPTS = 8
@@ -66,11 +68,11 @@ Plan = Callable[[bool], "list[g.RefUpdate] | None"]
 
 
 class Store:
-    def __init__(self, repo: Repo, policy_check: Callable[[str], None] | None = None, *,
+    def __init__(self, repo: Repo, settings: Settings | None = None, *,
                  after_write: Sequence[AfterWrite] = (), on_warning: Callable[[str], None] | None = None) -> None:
         self.repo = repo
         self.git = repo.git
-        self._policy_check = policy_check
+        self.settings = settings or Settings()  # the committed .gitclaim.yaml (core/settings.py)
         # Wired where the store is opened (gitclaim/missions/workspace.py), so every front end gets them.
         self.after_write = list(after_write)
         self.warnings: list[str] = []  # what went wrong besides the command itself, for the front end to show
@@ -85,6 +87,18 @@ class Store:
         if self._objects is None:
             self._objects = ObjectWriter.for_repo(self.git, self.repo.paths.common_dir, self.repo.config)
         return self._objects
+
+    @property
+    def ttl(self) -> timedelta:
+        """The lease: the clone's override (GITCLAIM_TTL, gitclaim.ttl), else the committed lease_ttl."""
+        override = self.repo.ttl_override
+        return override if override is not None else self.settings.lease_ttl
+
+    @property
+    def heartbeat_interval(self) -> timedelta:
+        """How often hooks may refresh one mission's lease: the clone's override, else the committed one."""
+        override = self.repo.heartbeat_override
+        return override if override is not None else self.settings.heartbeat_interval
 
     # ---- reading ------------------------------------------------------------------------------------------
     def sync(self, refspecs: Sequence[str] = (MISSIONS_REFSPEC,)) -> None:
@@ -239,8 +253,7 @@ class Store:
     def check_message(self, message: str) -> None:
         """Raise PolicyViolation when `message` breaks the repository's commit policy (for commits written
         outside transact, such as the archive commit)."""
-        if self._policy_check is not None:
-            self._policy_check(message)
+        self.settings.check_message(message)
 
     def transact(self, mission_id: str, decide: Decide, *, fresh: bool = False, creates: bool = False) -> Outcome:
         """Decide on the current state and push the change as a compare-and-swap; on a lost race or an

@@ -99,7 +99,7 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
     reason = user_text(reason, "the reason")
     if force and not reason:
         raise InvalidInput("--force takes over a live claim and needs --reason TEXT for the history")
-    ttl = store.repo.ttl
+    ttl = store.ttl
 
     def decide(state: State | None) -> Change | None:
         if state is None:

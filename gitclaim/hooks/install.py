@@ -1,9 +1,10 @@
-"""Installing and removing gitclaim's hooks in a clone: commit-msg (the commit policy) and post-commit (the
-heartbeat that keeps this clone's claims alive while work is committed).
+"""The one hook installer: gitclaim's hooks in a clone, commit-msg (the commit policy) and post-commit (the
+heartbeat that keeps this clone's claims alive while work is committed), and the server guard's pre-receive.
 
 The hook directory comes from `git rev-parse --git-path hooks`, which honours core.hooksPath. A hook that is
 already there and is not ours is never overwritten: it moves to `<hook>.legacy`, and our script runs it first.
-Our script is recognised by its id line, so installing twice changes nothing.
+Our script is recognised by its id line, so installing twice changes nothing. The scripts themselves are
+package data (`gitclaim/hooks/scripts`, the repository's top-level `hooks/` folder).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from gitclaim.core import git as g
 from gitclaim.core.atomicfile import write_atomic
 from gitclaim.core.git import Git
-from gitclaim.errors import Conflict, InvalidInput, NotARepository
+from gitclaim.errors import Conflict, InvalidInput
 
 HOOK_NAME = "commit-msg"
 POST_COMMIT = "post-commit"
@@ -24,31 +26,40 @@ CLIENT_HOOKS = (HOOK_NAME, POST_COMMIT)  # what `gitclaim hooks install` install
 LEGACY_SUFFIX = ".legacy"
 HOOK_ID = "# gitclaim-hook: commit-msg"
 
+GUARD_HOOK_NAME = "pre-receive"
+GUARD_HOOK_ID = "# gitclaim-hook: pre-receive"
+# Gitea and Forgejo own hooks/pre-receive and run every executable in hooks/pre-receive.d/ with the same
+# input; a file there survives their "resynchronize hooks" and needs no chaining.
+GUARD_DELEGATE_DIR = "pre-receive.d"
+GUARD_DELEGATE_NAME = "gitclaim-guard"
+
 Action = Literal["installed", "updated", "unchanged", "removed", "not-installed"]
 
 
 @dataclass(frozen=True)
 class InstallResult:
-    """What install/uninstall did. `legacy` is the foreign hook kept aside (install) or put back (uninstall)."""
+    """What install/uninstall did. `legacy` is the foreign hook kept aside (install) or put back (uninstall);
+    `what` names the hook in messages (default: "<file name> hook")."""
 
     action: Action
     hook: Path
     legacy: Path | None = None
+    what: str | None = None
 
     def describe(self) -> str:
         """One line for a person; the CLI prints it."""
-        name = self.hook.name
+        name = self.what or f"{self.hook.name} hook"
         if self.action == "installed":
             kept = f" (the existing hook was kept as {self.legacy.name} and runs first)" if self.legacy else ""
-            return f"installed the {name} hook at {self.hook}{kept}"
+            return f"installed the {name} at {self.hook}{kept}"
         if self.action == "updated":
-            return f"updated the {name} hook at {self.hook}"
+            return f"updated the {name} at {self.hook}"
         if self.action == "unchanged":
-            return f"the {name} hook is already installed at {self.hook}"
+            return f"the {name} is already installed at {self.hook}"
         restored = "; the previous hook is back in place" if self.legacy else ""
         if self.action == "removed":
-            return f"removed the {name} hook from {self.hook}{restored}"
-        return f"no gitclaim {name} hook at {self.hook}{restored}"
+            return f"removed the {name} from {self.hook}{restored}"
+        return f"no gitclaim {name} at {self.hook}{restored}"
 
     @property
     def message(self) -> str:
@@ -60,7 +71,7 @@ class InstallResult:
 
 
 def hook_script(name: str = HOOK_NAME) -> str:
-    """A client hook as shipped in the package (the top-level hooks/ folder, gitclaim/hooks/scripts)."""
+    """A hook as shipped in the package (the top-level hooks/ folder, gitclaim/hooks/scripts)."""
     return resources.files("gitclaim.hooks").joinpath("scripts", name).read_text(encoding="utf-8")
 
 
@@ -70,12 +81,8 @@ def hook_id(name: str) -> str:
 
 
 def hooks_dir(git: Git) -> Path:
-    """Where git looks for hooks in this clone (core.hooksPath if set), as an absolute path."""
-    res = git.run(["rev-parse", "--git-path", "hooks"], check=False)
-    if not res.ok:
-        raise NotARepository(f"not a git repository: {git.cwd}")
-    # The answer is relative to the directory git ran in, or absolute when core.hooksPath is.
-    return (git.cwd / res.text().strip()).resolve()
+    """Where git looks for hooks in this repository (core.hooksPath if set), as an absolute path."""
+    return g.git_path(git, "hooks")
 
 
 def install_commit_msg_hook(git: Git, *, force: bool = False) -> InstallResult:
@@ -94,6 +101,22 @@ def _known(name: str) -> str:
     if name not in CLIENT_HOOKS:
         raise InvalidInput(f"unknown hook {name!r}: gitclaim installs {', '.join(CLIENT_HOOKS)}")
     return name
+
+
+def install_guard_hook(repo: Path, *, force: bool = False) -> InstallResult:
+    """Install (or update) the server guard in the repository at `repo`, normally a bare one. An existing
+    foreign pre-receive hook moves to pre-receive.legacy and keeps running first; `force` lets it replace an
+    older .legacy. Installing twice changes nothing."""
+    git = Git(repo)
+    g.discover(git)  # NotARepository, with the path, when it is not one
+    hooks = hooks_dir(git)
+    hooks.mkdir(parents=True, exist_ok=True)
+    delegate = hooks / GUARD_DELEGATE_DIR
+    hook = delegate / GUARD_DELEGATE_NAME if delegate.is_dir() else hooks / GUARD_HOOK_NAME
+    # The temporary file goes in the hooks directory itself: Gitea's runner executes everything in
+    # pre-receive.d/ and must never see a half-written file there.
+    action, legacy = place_hook(hook, hook_script(GUARD_HOOK_NAME), GUARD_HOOK_ID, force=force, scratch=hooks)
+    return InstallResult(action, hook, legacy, what="gitclaim guard")
 
 
 def place_hook(hook: Path, script: str, hook_id: str, *, force: bool = False,

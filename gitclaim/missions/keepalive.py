@@ -68,11 +68,11 @@ def _touch(path: Path) -> None:
     os.utime(path)  # an existing stamp gets the current time too
 
 
-def ran_recently(repo: Repo, now: datetime | None = None) -> bool:
+def ran_recently(store: Store, now: datetime | None = None) -> bool:
     """True when a heartbeat run started in this clone less than one interval ago: nothing can be due yet that
     was not due then, so the caller need not start another."""
-    age = _age(stamp_dir(repo) / RUN_STAMP, now or timeutil.now())
-    return age is not None and timedelta(0) <= age < repo.heartbeat_interval
+    age = _age(stamp_dir(store.repo) / RUN_STAMP, now or timeutil.now())
+    return age is not None and timedelta(0) <= age < store.heartbeat_interval
 
 
 def mark_run(repo: Repo) -> None:
@@ -89,8 +89,8 @@ def write_log(repo: Repo, lines: list[str]) -> None:
         pass
 
 
-def _due(repo: Repo, mission_id: str, last_activity: str | None, now: datetime) -> bool:
-    every = repo.heartbeat_interval
+def _due(store: Store, mission_id: str, last_activity: str | None, now: datetime) -> bool:
+    repo, every = store.repo, store.heartbeat_interval
     recorded = timeutil.parse_ts(last_activity)
     if recorded is not None and timedelta(0) <= now - recorded < every:
         return False
@@ -104,12 +104,12 @@ def beat_held(store: Store, actor: claims.Actor) -> list[Beat]:
     from gitclaim.missions import agents
 
     beats = []
-    next_due = actor.now + store.repo.heartbeat_interval  # a write of this clone resets every lease it touches
+    next_due = actor.now + store.heartbeat_interval  # a write of this clone resets every lease it touches
     for mis in agents.held(store):
         mid = mis.mission_id
-        if not _due(store.repo, mid, mis.last_activity, actor.now):
+        if not _due(store, mid, mis.last_activity, actor.now):
             beats.append(Beat(mid, "not-due", f"last activity {mis.last_activity}"))
-            next_due = min(next_due, _due_at(store.repo, mid, mis.last_activity))
+            next_due = min(next_due, _due_at(store, mid, mis.last_activity))
             continue
         _touch(stamp_dir(store.repo) / mid)  # before the push: a failing remote is retried once per interval
         beats.append(_beat(store, actor, mid, mis.claim_epoch))
@@ -117,10 +117,11 @@ def beat_held(store: Store, actor: claims.Actor) -> list[Beat]:
     return beats
 
 
-def _due_at(repo: Repo, mission_id: str, last_activity: str | None) -> datetime:
+def _due_at(store: Store, mission_id: str, last_activity: str | None) -> datetime:
     """When a mission that is not due now becomes due: one interval after the later of its two times."""
-    times = [t for t in (timeutil.parse_ts(last_activity), _mtime(stamp_dir(repo) / mission_id)) if t is not None]
-    return max(times) + repo.heartbeat_interval if times else timeutil.now()
+    times = [t for t in (timeutil.parse_ts(last_activity), _mtime(stamp_dir(store.repo) / mission_id))
+             if t is not None]
+    return max(times) + store.heartbeat_interval if times else timeutil.now()
 
 
 def _mtime(path: Path) -> datetime | None:

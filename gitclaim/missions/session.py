@@ -40,7 +40,7 @@ class StartReport:
 def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartReport:
     store.sync()
     states, candidates, broken = ready.ready_now(store)
-    now, ttl = actor.now, store.repo.ttl
+    now, ttl = actor.now, store.ttl
     report = StartReport(actor.instance, actor.session, broken=[str(b) for b in broken])
     held = [s for s in states if s.mission.status in m.HELD]
     with CatFile(store.git) as cat:

@@ -38,7 +38,7 @@ def list_missions(store: Store, *, status: str | None = None, stale_only: bool =
         if fetch:
             store.sync()
         states, broken = store.all(bodies=False)
-    now, ttl = timeutil.now(), store.repo.ttl
+    now, ttl = timeutil.now(), store.ttl
     rows = []
     for st in sorted(states, key=lambda s: (m.STATUSES.index(s.mission.status), s.mission.priority,
                                             s.mission_id)):

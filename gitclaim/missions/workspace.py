@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from gitclaim.core import settings as settings_file
 from gitclaim.core.repo import Repo, open_repo
-from gitclaim.core.settings import FILENAME as SETTINGS_FILE
 from gitclaim.core.settings import Settings
 from gitclaim.core.store import Store
 from gitclaim.missions import agents
@@ -24,11 +24,11 @@ def open_store(cwd: Path | str | None = None, *, on_warning: Callable[[str], Non
     """The store of the repository at `cwd`; `on_warning` receives each warning as it happens (the CLI prints
     it on stderr), besides `Store.warnings`."""
     repo = open_repo(cwd)
-    return _wired(repo, Settings.load(repo), on_warning)
+    return _wired(repo, settings_file.load(repo), on_warning)
 
 
 def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | None = None) -> Store:
-    return Store(repo, policy_check=settings.policy_check, after_write=(agents.after_write,),
+    return Store(repo, settings, after_write=(agents.after_write,),
                  on_warning=on_warning)
 
 
@@ -47,7 +47,7 @@ class StoreCache:
             repo, settings = kept[1], kept[2]
         else:
             repo = open_repo(key)
-            settings = Settings.load(repo)
+            settings = settings_file.load(repo)
             self._open[key] = (_stamp(repo), repo, settings)
         return _wired(repo, settings)
 
@@ -60,7 +60,7 @@ def _stamp(repo: Repo) -> tuple[object, ...]:
     home = Path(os.environ.get("HOME", "~")).expanduser()
     paths += [Path(glob)] if glob else [home / ".gitconfig", home / ".config" / "git" / "config"]
     if repo.worktree is not None:
-        paths.append(repo.worktree / SETTINGS_FILE)
+        paths.append(repo.worktree / settings_file.FILENAME)
     out: list[object] = [repo.paths.git_dir.exists()]
     for path in paths:
         try:

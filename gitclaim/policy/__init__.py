@@ -1,7 +1,8 @@
 """The commit-message policy: Conventional Commits headers and no attribution to tools or models.
 
-`check_message` is the rule (pure); `load_policy` / `policy_from_repo` say what the repository configured;
-`check_range` applies the rule to commits that already exist. See docs/commit-policy.md.
+Pure: nothing here reads files or runs git. `check_message` is the rule; `policy_from_section` reads the
+`policy:` section core/settings.py found in `.gitclaim.yaml`; `check_commits` applies the rule to commit
+records (core/git.py reads them). See docs/commit-policy.md.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 # for an agent that runs gitclaim in a loop.
 _HOME = {
     **dict.fromkeys(["Violation", "check_identity", "check_message", "format_violations"], "checker"),
-    **dict.fromkeys(["PolicyConfig", "load_policy", "policy_from_repo"], "config"),
-    **dict.fromkeys(["CommitInfo", "CommitReport", "check_commit", "check_range", "read_commits"], "history"),
+    **dict.fromkeys(["PolicyConfig", "policy_from_section"], "config"),
+    **dict.fromkeys(["CommitRecord", "CommitReport", "check_commit", "check_commits"], "history"),
 }
 
 
@@ -25,16 +26,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CommitInfo",
+    "CommitRecord",
     "CommitReport",
     "PolicyConfig",
     "Violation",
     "check_commit",
+    "check_commits",
     "check_identity",
     "check_message",
-    "check_range",
     "format_violations",
-    "load_policy",
-    "policy_from_repo",
-    "read_commits",
+    "policy_from_section",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gitclaim.core.git import Git
+from gitclaim.core import settings
+from gitclaim.core.git import Git, read_commits
 from gitclaim.errors import InvalidInput
-from gitclaim.policy import CommitInfo, PolicyConfig, check_range, policy_from_repo, read_commits
+from gitclaim.policy import CommitReport, PolicyConfig, check_commits
 from tests.helpers import git, run_gitclaim
 
 DASH = "\N{EM DASH}"
@@ -89,7 +91,7 @@ def test_check_msg_bad_config_is_usage_error(repo: Path) -> None:
 
 def test_policy_from_repo_reads_working_tree_file(repo: Path) -> None:
     (repo / ".gitclaim.yaml").write_text("policy:\n  extra_types: [wip]\n")
-    assert "wip" in policy_from_repo(Git(repo)).types
+    assert "wip" in settings.load_at(repo).policy.types
 
 
 def test_policy_from_repo_falls_back_to_head(repo: Path) -> None:
@@ -97,7 +99,7 @@ def test_policy_from_repo_falls_back_to_head(repo: Path) -> None:
     git(repo, "add", ".gitclaim.yaml")
     commit(repo, "chore: add config")
     (repo / ".gitclaim.yaml").unlink()
-    assert "wip" in policy_from_repo(Git(repo)).types
+    assert "wip" in settings.load_at(repo).policy.types
 
 
 def test_policy_from_repo_reads_head_in_bare_repository(repo: Path, tmp_path: Path) -> None:
@@ -105,22 +107,28 @@ def test_policy_from_repo_reads_head_in_bare_repository(repo: Path, tmp_path: Pa
     git(repo, "add", ".gitclaim.yaml")
     commit(repo, "chore: add config")
     git(tmp_path, "clone", "-q", "--bare", str(repo), str(tmp_path / "bare.git"))
-    assert policy_from_repo(Git(tmp_path / "bare.git")).enabled is False
+    assert settings.load_at(tmp_path / "bare.git").policy.enabled is False
 
 
 def test_policy_from_repo_defaults(repo: Path, tmp_path: Path) -> None:
-    assert policy_from_repo(Git(repo)) == PolicyConfig()
-    assert policy_from_repo(Git(tmp_path)) == PolicyConfig()  # not a repository at all
+    assert settings.load_at(repo).policy == PolicyConfig()
+    assert settings.load_at(tmp_path).policy == PolicyConfig()  # not a repository at all
 
 
 def test_policy_from_repo_honours_core_comment_char(repo: Path) -> None:
     git(repo, "config", "core.commentChar", ";")
-    assert policy_from_repo(Git(repo)).comment_char == ";"
+    assert settings.load_at(repo).policy.comment_char == ";"
     git(repo, "config", "core.commentChar", "auto")
-    assert policy_from_repo(Git(repo)).comment_char == "#"
+    assert settings.load_at(repo).policy.comment_char == "#"
 
 
 # --- ranges ----------------------------------------------------------------------------------------------------
+
+
+def check_range(git_: Git, rev_range: str, config: PolicyConfig) -> list[CommitReport[Any]]:
+    """What `check-msg --range` does: core/git.py reads the commits, the pure checker judges them."""
+    return check_commits(read_commits(git_, rev_range), config)
+
 
 
 def test_check_msg_range_clean(repo: Path) -> None:
@@ -216,8 +224,10 @@ def test_check_range_empty(repo: Path) -> None:
 def test_read_commits_fields(repo: Path) -> None:
     sha = commit(repo, "fix: x\n\nbody", "--author", "Jane Doe <jane@example.com>")
     [info] = read_commits(Git(repo), "HEAD~1..HEAD")
-    assert info == CommitInfo(sha, "Jane Doe", "jane@example.com", "Test User", "test@example.invalid",
+    assert (info.oid, info.author_name, info.author_email, info.committer_name, info.committer_email,
+            info.message) == (sha, "Jane Doe", "jane@example.com", "Test User", "test@example.invalid",
                               "fix: x\n\nbody\n")
+    assert info.parents == (git(repo, "rev-parse", "HEAD~1").stdout.strip(),)
 
 
 def test_check_msg_range_invalid_is_usage_error(repo: Path) -> None:

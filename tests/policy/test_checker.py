@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gitclaim.core import settings
 from gitclaim.errors import InvalidInput
 from gitclaim.policy import (
     PolicyConfig,
@@ -11,10 +12,15 @@ from gitclaim.policy import (
     check_identity,
     check_message,
     format_violations,
-    load_policy,
 )
 from gitclaim.policy.checker import RULES
 from tests.helpers import ROOT
+
+
+def load_policy(text: str | None) -> PolicyConfig:
+    """The policy a .gitclaim.yaml text describes, as core/settings.py (the one reader of the file) reads it."""
+    return settings.parse(text).policy
+
 
 DEFAULT = PolicyConfig()
 SCISSORS = "# ------------------------ >8 ------------------------"

@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 
 from gitclaim.core import mission as m
+from gitclaim.core.git import Commit
+from gitclaim.core.settings import Settings
 from gitclaim.errors import InvalidInput
-from gitclaim.server import guard
+from gitclaim.hooks.install import GUARD_HOOK_ID
+from gitclaim.server import guard, rules
+from gitclaim.server.push import PushedCommit, ReceivedUpdate, parse_updates
 from tests.helpers import ROOT, git, remote_mission, remote_refs, run_gitclaim
 
 REF = "refs/missions/m1"
@@ -178,7 +182,7 @@ def test_install_refuses_to_lose_an_older_legacy_hook(bare_remote: Path, tmp_pat
     assert "pre-receive.legacy already exists" in res.stderr
     ok(run_gitclaim(tmp_path, "guard", "install", "--force", str(bare_remote)))
     assert (hooks / "pre-receive.legacy").read_text() == "#!/bin/sh\nexit 0\n"
-    assert guard.HOOK_ID in (hooks / "pre-receive").read_text()
+    assert GUARD_HOOK_ID in (hooks / "pre-receive").read_text()
 
 
 def test_install_uses_gitea_delegate_directory(bare_remote: Path, tmp_path: Path) -> None:
@@ -436,6 +440,27 @@ def test_broken_server_settings_refuse_mission_writes_only(held: tuple[Path, Pat
     assert tip(remote) == before
 
 
+ZERO_TTL = ".gitclaim.yaml: lease_ttl must be a positive duration, got 0"
+
+
+def test_zero_lease_ttl_is_one_rule_for_client_and_guard(held: tuple[Path, Path], tmp_path: Path) -> None:
+    # Once the client silently used 24 hours while the guard refused every mission push: now both refuse the
+    # file with the same words, the client before writing anything (exit 2, like any invalid setting).
+    remote, a = held
+    configure_server(remote, tmp_path, "lease_ttl: 0\n")
+    before = tip(remote)
+    (a / ".gitclaim.yaml").write_text("lease_ttl: 0\n")
+    res = run_gitclaim(a, "heartbeat", "m1")
+    assert (res.returncode, res.stderr) == (2, f"gitclaim: {ZERO_TTL}\n")
+    (a / ".gitclaim.yaml").unlink()  # a client that does not have the file yet: the guard says the same
+    res = run_gitclaim(a, "heartbeat", "m1")
+    assert res.returncode == 6
+    assert res.stderr == (f"gitclaim: mission m1: remote 'origin' refused the push: gitclaim-guard: {REF}: refused: "
+                          f"the server's HEAD:.gitclaim.yaml cannot be used ({ZERO_TTL}); fix it on the default "
+                          "branch\n")
+    assert tip(remote) == before
+
+
 # ---- archive ------------------------------------------------------------------------------------------------
 
 def archive_commit(clone: Path, parents: list[str]) -> str:
@@ -603,7 +628,7 @@ def tr(action: str, inst: str, **more: str) -> dict[str, str]:
 ])
 def test_allowed_transitions(prev: m.Mission | None, new: m.Mission, trailers: dict[str, str], body: str,
                              kind: str) -> None:
-    assert guard.judge_step(prev, new, trailers, body, NOW, TTL) == guard.Step(kind)  # type: ignore[arg-type]
+    assert rules.judge_step(prev, new, trailers, body, NOW, TTL) == rules.Step(kind)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("prev, new, trailers, body, problem", [
@@ -631,7 +656,7 @@ def test_allowed_transitions(prev: m.Mission | None, new: m.Mission, trailers: d
 ])
 def test_refused_transitions(prev: m.Mission | None, new: m.Mission, trailers: dict[str, str], body: str,
                              problem: str) -> None:
-    step = guard.judge_step(prev, new, trailers, body, NOW, TTL)
+    step = rules.judge_step(prev, new, trailers, body, NOW, TTL)
     assert step.kind == "refused"
     assert step.problem is not None and problem in step.problem, step.problem
 
@@ -639,25 +664,26 @@ def test_refused_transitions(prev: m.Mission | None, new: m.Mission, trailers: d
 def test_steal_is_judged_by_the_commit_time_but_never_a_future_one() -> None:
     recent = ACTIVE.evolve(last_activity=at(hours=2))
     steal = tr("takeover", "bbb", epoch="2", takeover="steal")
-    assert guard.judge_step(recent, CLAIM_B, steal, "", NOW, timedelta(hours=1)).kind == "takeover"
-    assert guard.judge_step(recent, CLAIM_B, steal, "", NOW, timedelta(hours=3)).kind == "refused"
+    assert rules.judge_step(recent, CLAIM_B, steal, "", NOW, timedelta(hours=1)).kind == "takeover"
+    assert rules.judge_step(recent, CLAIM_B, steal, "", NOW, timedelta(hours=3)).kind == "refused"
     # judge_mission caps the commit's own date at the server's clock: a commit dated next week steals nothing.
-    update = guard.RefUpdate(REF, "1" * 40, "2" * 40)
+    update = ReceivedUpdate(REF, "1" * 40, "2" * 40)
     future = int((NOW + timedelta(days=7)).timestamp())
     body = m.render(CLAIM_B).decode()
-    commit = guard.PushedCommit("2" * 40, ("1" * 40,), "b", "b@x", "b", "b@x", future,
-                                "chore(mission): take over m1\n\nGitclaim-Action: takeover\nGitclaim-Instance: bbb\n"
-                                "Gitclaim-Epoch: 2\nGitclaim-Takeover: steal\n", body.encode())
-    refusal = guard.judge_mission(update, [commit], m.render(recent), guard.Rules(ttl=timedelta(hours=3)), now=NOW)
+    commit = PushedCommit(Commit("2" * 40, "3" * 40, ("1" * 40,), "b", "b@x", future, "b", "b@x", future,
+                                 "chore(mission): take over m1\n\nGitclaim-Action: takeover\nGitclaim-Instance: bbb\n"
+                                 "Gitclaim-Epoch: 2\nGitclaim-Takeover: steal\n"), body.encode())
+    rules_3h = rules.Rules(Settings(lease_ttl=timedelta(hours=3)))
+    refusal = guard.judge_mission(update, [commit], m.render(recent), rules_3h, now=NOW)
     assert refusal is not None and "steals the live claim" in refusal.reason
 
 
 def test_parse_updates_reads_hook_input_and_rejects_garbage() -> None:
     zero, oid = "0" * 40, "a" * 40
-    assert guard.parse_updates(f"{zero} {oid} {REF}\n{oid} {zero} refs/heads/x\n") == [
-        guard.RefUpdate(REF, None, oid), guard.RefUpdate("refs/heads/x", oid, None)]
+    assert parse_updates(f"{zero} {oid} {REF}\n{oid} {zero} refs/heads/x\n") == [
+        ReceivedUpdate(REF, None, oid), ReceivedUpdate("refs/heads/x", oid, None)]
     with pytest.raises(InvalidInput):
-        guard.parse_updates("hello world\n")
+        parse_updates("hello world\n")
 
 
 def test_refusal_is_one_line() -> None:
