@@ -355,9 +355,10 @@ def git_path(git: Git, name: str) -> Path:
     return (git.cwd / res.text().strip()).resolve()
 
 
-# One record per commit: fields split by the unit separator, records by NUL (`-z`); the message comes last so a
-# separator inside it cannot shift the other fields.
-_LOG_FORMAT = "%H%x1f%T%x1f%P%x1f%an <%ae>%x1f%at%x1f%ct%x1f%B"
+# One record per commit, in the fields of `Commit` (the same record `parse_commit` makes of a raw object): fields
+# split by the unit separator, records by NUL (`-z`); the message comes last so a separator inside it cannot
+# shift the other fields.
+_LOG_FORMAT = "%x1f".join(("%H", "%T", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%B"))
 
 
 def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ()) -> list[Commit]:
@@ -372,11 +373,11 @@ def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ())
                    "-z", f"--format={_LOG_FORMAT}", "--stdin"], input=("\n".join(revs) + "\n").encode())
     commits = []
     for record in res.stdout.split(b"\0"):
-        fields = record.decode("utf-8", "replace").split("\x1f", 6)
-        if len(fields) != 7:
+        fields = record.decode("utf-8", "replace").split("\x1f", 9)
+        if len(fields) != 10:
             continue
-        oid, tree, parents, author, atime, ctime, message = fields
-        commits.append(Commit(oid, tree, tuple(parents.split()), author, int(atime or 0), int(ctime or 0),
+        oid, tree, parents, an, ae, atime, cn, ce, ctime, message = fields
+        commits.append(Commit(oid, tree, tuple(parents.split()), an, ae, int(atime or 0), cn, ce, int(ctime or 0),
                               message))
     return commits
 

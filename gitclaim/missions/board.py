@@ -106,7 +106,7 @@ def build_board(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | Non
     if fetch:
         store.sync()
     chains = histories.all_chains(store)
-    return board_from(chains, now=now or timeutil.now(), ttl=store.repo.ttl, days=days,
+    return board_from(chains, now=now or timeutil.now(), ttl=store.ttl, days=days,
                       remote=store.repo.remote, archived=_archived_status(store, chains))
 
 

@@ -89,12 +89,12 @@ def test_check_msg_bad_config_is_usage_error(repo: Path) -> None:
     assert (res.returncode, res.stderr) == (2, "gitclaim: .gitclaim.yaml: policy.forbiden_terms: unknown key\n")
 
 
-def test_policy_from_repo_reads_working_tree_file(repo: Path) -> None:
+def test_settings_policy_reads_working_tree_file(repo: Path) -> None:
     (repo / ".gitclaim.yaml").write_text("policy:\n  extra_types: [wip]\n")
     assert "wip" in settings.load_at(repo).policy.types
 
 
-def test_policy_from_repo_falls_back_to_head(repo: Path) -> None:
+def test_settings_policy_falls_back_to_head(repo: Path) -> None:
     (repo / ".gitclaim.yaml").write_text("policy:\n  extra_types: [wip]\n")
     git(repo, "add", ".gitclaim.yaml")
     commit(repo, "chore: add config")
@@ -102,7 +102,7 @@ def test_policy_from_repo_falls_back_to_head(repo: Path) -> None:
     assert "wip" in settings.load_at(repo).policy.types
 
 
-def test_policy_from_repo_reads_head_in_bare_repository(repo: Path, tmp_path: Path) -> None:
+def test_settings_policy_reads_head_in_bare_repository(repo: Path, tmp_path: Path) -> None:
     (repo / ".gitclaim.yaml").write_text("policy:\n  enabled: false\n")
     git(repo, "add", ".gitclaim.yaml")
     commit(repo, "chore: add config")
@@ -110,12 +110,12 @@ def test_policy_from_repo_reads_head_in_bare_repository(repo: Path, tmp_path: Pa
     assert settings.load_at(tmp_path / "bare.git").policy.enabled is False
 
 
-def test_policy_from_repo_defaults(repo: Path, tmp_path: Path) -> None:
+def test_settings_policy_defaults(repo: Path, tmp_path: Path) -> None:
     assert settings.load_at(repo).policy == PolicyConfig()
     assert settings.load_at(tmp_path).policy == PolicyConfig()  # not a repository at all
 
 
-def test_policy_from_repo_honours_core_comment_char(repo: Path) -> None:
+def test_settings_policy_honours_core_comment_char(repo: Path) -> None:
     git(repo, "config", "core.commentChar", ";")
     assert settings.load_at(repo).policy.comment_char == ";"
     git(repo, "config", "core.commentChar", "auto")
