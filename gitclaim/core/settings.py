@@ -71,8 +71,9 @@ def parse(text: str | None) -> Settings:
 
 
 def load(repo: Repo) -> Settings:
-    """The clone's settings: the working tree's file (what the user sees), else the one committed at HEAD (a
-    bare repository, a sparse checkout), else the defaults; the policy with the clone's core.commentChar."""
+    """The clone's settings: the working tree's file (what the user sees); in a bare repository or a sparse
+    checkout without it, the one committed at HEAD; else the defaults. The policy gets the clone's
+    core.commentChar."""
     settings = parse(_read_text(repo))
     comment_char = repo.get("core.commentChar") or ""  # "auto" and unset both mean '#'
     if comment_char and comment_char != "auto":
@@ -101,7 +102,10 @@ def _read_text(repo: Repo) -> str | None:
         try:
             return _decode(path.read_bytes())
         except (FileNotFoundError, NotADirectoryError):
-            pass
+            # A full checkout without the file has none at HEAD either (or the user removed it): no process
+            # spent on looking. Only a sparse checkout leaves committed files out of the working tree.
+            if repo.get("core.sparseCheckout") != "true":
+                return None
         except OSError as exc:
             raise InvalidInput(f"{FILENAME}: cannot read: {exc.strerror}") from None
     blob = g.cat_file_batch(repo.git, [f"HEAD:{FILENAME}"])[0]

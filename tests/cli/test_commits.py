@@ -94,11 +94,13 @@ def test_settings_policy_reads_working_tree_file(repo: Path) -> None:
     assert "wip" in settings.load_at(repo).policy.types
 
 
-def test_settings_policy_falls_back_to_head(repo: Path) -> None:
+def test_settings_policy_falls_back_to_head_in_a_sparse_checkout(repo: Path) -> None:
     (repo / ".gitclaim.yaml").write_text("policy:\n  extra_types: [wip]\n")
-    git(repo, "add", ".gitclaim.yaml")
+    (repo / "src.txt").write_text("code\n")
+    git(repo, "add", ".gitclaim.yaml", "src.txt")
     commit(repo, "chore: add config")
-    (repo / ".gitclaim.yaml").unlink()
+    git(repo, "sparse-checkout", "set", "--no-cone", "/src.txt")
+    assert not (repo / ".gitclaim.yaml").exists()
     assert "wip" in settings.load_at(repo).policy.types
 
 

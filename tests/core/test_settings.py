@@ -65,12 +65,16 @@ def test_the_store_uses_the_committed_lease_unless_the_clone_overrides_it(
     assert open_store(clone).ttl == timedelta(seconds=10)
 
 
-def test_load_reads_head_when_the_working_tree_has_no_file(clone: Path) -> None:
+def test_load_reads_head_only_where_the_working_tree_leaves_the_file_out(clone: Path) -> None:
     (clone / ".gitclaim.yaml").write_text("lease_ttl: 3h\n")
-    git(clone, "add", ".gitclaim.yaml")
+    (clone / "src.txt").write_text("code\n")
+    git(clone, "add", ".gitclaim.yaml", "src.txt")
     git(clone, "commit", "-q", "-m", "chore: configure")
-    (clone / ".gitclaim.yaml").unlink()
+    git(clone, "sparse-checkout", "set", "--no-cone", "/src.txt")
     assert settings.load_at(clone).lease_ttl == timedelta(hours=3)
+    git(clone, "sparse-checkout", "disable")
+    (clone / ".gitclaim.yaml").unlink()  # a full checkout without the file: what the user sees, no git process
+    assert settings.load_at(clone).lease_ttl == timedelta(hours=24)
 
 
 def test_load_at_outside_a_repository_is_the_defaults(tmp_path: Path) -> None:
