@@ -21,8 +21,10 @@ def test_parse_defaults_without_text() -> None:
 
 
 def test_parse_reads_every_setting() -> None:
-    value = settings.parse("lease_ttl: 30m\npolicy:\n  extra_types: [deps]\nguard:\n  branches: true\n")
+    value = settings.parse("lease_ttl: 30m\nheartbeat_interval: 0\npolicy:\n  extra_types: [deps]\n"
+                           "guard:\n  branches: true\n")
     assert value.lease_ttl == timedelta(minutes=30)
+    assert value.heartbeat_interval == timedelta(0)
     assert value.policy.types[-1] == "deps"
     assert value.guard_branches is True
 
@@ -32,6 +34,8 @@ def test_parse_reads_every_setting() -> None:
     ("lease_ttl: 0s\n", ".gitclaim.yaml: lease_ttl must be a positive duration, got 0s"),
     ("lease_ttl: soon\n", ".gitclaim.yaml: lease_ttl: invalid duration 'soon': use a number with a unit, e.g. "
                           "30m, 24h, 7d"),
+    ("heartbeat_interval: often\n", ".gitclaim.yaml: heartbeat_interval: invalid duration 'often': use a number "
+                                    "with a unit, e.g. 30m, 24h, 7d"),
     ("guard: [branches]\n", ".gitclaim.yaml: guard: expected a mapping"),
     ("guard:\n  branches: maybe\n", ".gitclaim.yaml: guard.branches: expected true or false"),
     ("policy: [feat]\n", ".gitclaim.yaml: policy: expected a mapping"),
