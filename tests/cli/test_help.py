@@ -98,7 +98,7 @@ def test_bash_completes_commands_options_and_mission_ids(on_path: None, make_clo
     assert complete(a, ["gitclaim", "claim", "fix"]) == ["fix-login", "fix-logout"]
     assert complete(a, ["gitclaim", "done", ""]) == ["docs", "fix-login", "fix-logout"]
     assert complete(a, ["gitclaim", "claim", "--st"]) == ["--steal"]
-    assert complete(a, ["gitclaim", "hooks", ""]) == ["install", "uninstall"]
+    assert complete(a, ["gitclaim", "hooks", "un"]) == ["uninstall"]
     # from the local mirror, without fetching: b has not fetched the new missions yet
     assert complete(b, ["gitclaim", "claim", "fix"]) == []
     assert complete(b.parent, ["gitclaim", "claim", ""]) == []  # outside a clone: nothing, and no error
