@@ -40,8 +40,16 @@ class Card:
     progress: int | None = None  # the last milestone's percentage
     milestone: str | None = None  # the last milestone's text
     requires: list[tuple[str, str]] = field(default_factory=list)  # (id, status or "missing")
-    log: str = ""  # the execution log in the seed's layout
-    events: int = 0
+    history: list[execlog.Event] = field(default_factory=list, repr=False)
+
+    @property
+    def events(self) -> int:
+        return len(self.history)
+
+    @property
+    def log(self) -> str:
+        """The execution log in the seed's layout: rendered only by the views that show it (the page)."""
+        return execlog.render(self.history)
 
     @property
     def holder(self) -> str:
@@ -163,8 +171,8 @@ def _card(chain: Chain, status: dict[str, str], now: datetime, ttl: timedelta) -
     assert state is not None
     mis = state.mission
     events = [step.event for step in chain.steps]
-    card = Card(mis, column_of(mis, status, now, ttl), state.commit, events=len(events),
-                requires=[(r, status.get(r, "missing")) for r in mis.requires], log=execlog.render(events))
+    card = Card(mis, column_of(mis, status, now, ttl), state.commit, history=events,
+                requires=[(r, status.get(r, "missing")) for r in mis.requires])
     last = mis.last_activity_at()
     if mis.held and last is not None:
         card.idle = now - last
