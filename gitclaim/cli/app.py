@@ -8,6 +8,7 @@ import sys
 import click
 import typer
 
+from gitclaim.cli.output import fail, json_error
 from gitclaim.errors import USAGE, GitclaimError
 
 app = typer.Typer(
@@ -25,35 +26,6 @@ def _group() -> None:
     # Always a group of commands: when a call loads a module that defines a single command (check-msg, run by
     # the commit-msg hook), typer would otherwise make it the whole program and read its name as an argument.
     pass
-
-
-def fail(err: GitclaimError, args: list[str] | None = None) -> int:
-    """One line on stderr, the documented exit code: the only way an expected failure leaves the CLI."""
-    sys.stderr.write(f"gitclaim: {err}\n")
-    _json_error(args, err.exit_code, str(err), err.details)
-    return err.exit_code
-
-
-LINE_JSON = frozenset({"watch"})
-
-
-def _json_error(args: list[str] | None, code: int, message: str, details: dict | None = None) -> None:
-    """Under --json, the failure is also a JSON object on stdout, so an agent never parses prose."""
-    if not args or "--json" not in args[:args.index("--") if "--" in args else len(args)]:
-        return
-    import json
-
-    from gitclaim.errors import KINDS
-
-    kind = "interrupted" if code == 130 else KINDS.get(code, "error")
-    error = {"exit_code": code, "kind": kind, "message": message, **(details or {})}
-    # A command whose --json output is one object a line (watch) ends with its error on one line too.
-    indent = None if next((a for a in args if not a.startswith("-")), "") in LINE_JSON else 2
-    try:
-        sys.stdout.write(json.dumps({"error": error}, indent=indent, ensure_ascii=False, default=str) + "\n")
-        sys.stdout.flush()
-    except (OSError, ValueError):  # stdout closed or full: the stderr line has said it already
-        pass
 
 
 # Which module defines each command, so that a call imports only what its command needs: agents run gitclaim
@@ -117,11 +89,11 @@ def run_app(args: list[str]) -> int:
         where = f"gitclaim {name} --help" if name in COMMAND_MODULES else "gitclaim --help"
         sys.stderr.write(f"gitclaim: {text} (see: {where})\n")
         code = int(getattr(err, "exit_code", USAGE) or USAGE)
-        _json_error(args, code, f"{text} (see: {where})")
+        json_error(args, code, f"{text} (see: {where})")
         return code
     except (KeyboardInterrupt, click.exceptions.Abort):
         sys.stderr.write("gitclaim: interrupted\n")
-        _json_error(args, 130, "interrupted")
+        json_error(args, 130, "interrupted")
         return 130
     except BrokenPipeError:
         return 1
@@ -131,6 +103,6 @@ def run_app(args: list[str]) -> int:
         text = f"internal error: {type(exc).__name__}: {exc} (run again with GITCLAIM_DEBUG=1 for the traceback, " \
                "and report it)"
         sys.stderr.write(f"gitclaim: {text}\n")
-        _json_error(args, 1, text, {"kind": "internal"})
+        json_error(args, 1, text, {"kind": "internal"})
         return 1
     return result if isinstance(result, int) else 0

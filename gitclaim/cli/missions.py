@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from gitclaim.cli import hot
 from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json, line, table, warn
 from gitclaim.cli.workspace import open_store
@@ -164,10 +165,7 @@ def show(
 
 
 def _claim_json(out, mission_id: str) -> dict:
-    data = out.state.mission.to_json()
-    data["changed"] = out.changed
-    data["commit"] = out.state.commit
-    return data
+    return hot.claim_json(out, mission_id)
 
 
 @app.command()
@@ -180,18 +178,7 @@ def claim(
     json_out: bool = JSON,
 ) -> None:
     """Claim a mission: exit 0 when claimed or already yours, 3 when another holds it."""
-    check_id(mission_id)
-    store = open_store()
-    actor = claims.actor_for(store, as_text)
-    out = claims.claim(store, actor, mission_id, steal=steal, force=force, reason=reason)
-    if json_out:
-        emit_json(_claim_json(out, mission_id))
-    elif out.changed:
-        prev = out.previous.mission if out.previous else None
-        took = f" (taken over from {prev.holder_text()})" if prev and prev.held else ""
-        line(f"claimed {mission_id} as \"{actor.session}\" (epoch {out.state.mission.claim_epoch}){took}")
-    else:
-        line(f"already yours: {mission_id} (epoch {out.state.mission.claim_epoch})")
+    hot.claim(mission_id, as_text, steal=steal, force=force, reason=reason, json_out=json_out)
 
 
 @app.command()
@@ -271,17 +258,7 @@ def unblock(
 
 
 def _holder_write(op, mission_id: str, verb: str, json_out: bool) -> None:
-    check_id(mission_id)
-    store = open_store()
-    actor = claims.actor_for(store)
-    out = op(store, actor)
-    if json_out:
-        emit_json(_claim_json(out, mission_id))
-    elif out.changed and out.previous is not None and out.previous.mission.status == out.state.mission.status \
-            and out.state.mission.status in m.COMPLETED:
-        line(f"recorded the new summary of {mission_id} (it was already {out.state.mission.status})")
-    else:
-        line(f"{verb} {mission_id}" + ("" if out.changed else " (nothing to change)"))
+    hot.holder_write(op, mission_id, verb, json_out)
 
 
 @app.command()

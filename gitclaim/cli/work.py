@@ -6,28 +6,19 @@ import sys
 
 import typer
 
+from gitclaim.cli import hot
 from gitclaim.cli.app import app
 from gitclaim.cli.missions import AS, JSON
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims
-from gitclaim.missions import ready, session
+from gitclaim.missions import session
 
 
 @app.command("next")
 def next_cmd(as_text: str | None = AS, json_out: bool = JSON) -> None:
     """Claim the best ready mission in one step; exit 5 when nothing is ready."""
-    store = open_store()
-    actor = claims.actor_for(store, as_text)
-    got = ready.next_mission(store, actor)
-    mis = got.outcome.state.mission
-    if json_out:
-        data = mis.to_json()
-        data.update(changed=got.outcome.changed, commit=got.outcome.state.commit, lost_races=got.lost_races,
-                    pushes=got.pushes)
-        emit_json(data)
-    else:
-        line(f"claimed {mis.mission_id} (P{mis.priority}, epoch {mis.claim_epoch}): {mis.title}")
+    hot.next_mission(as_text, json_out)
 
 
 @app.command()

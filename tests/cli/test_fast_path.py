@@ -1,0 +1,88 @@
+"""The hot commands' fast path (cli/fast.py): plain invocations run without typer, with the same output and exit
+codes as through the typer app; anything unusual is left to typer."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitclaim.cli.fast import parse
+from tests.helpers import run_gitclaim
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["claim", "m1"], ("claim", {"mission_id": "m1"})),
+    (["claim", "m1", "--as", "agent 7", "--json"], ("claim", {"mission_id": "m1", "as_text": "agent 7",
+                                                             "json_out": True})),
+    (["claim", "--as=x", "m1", "--steal"], ("claim", {"mission_id": "m1", "as_text": "x", "steal": True})),
+    (["next"], ("next", {})),
+    (["heartbeat", "m1", "--epoch", "3"], ("heartbeat", {"mission_id": "m1", "epoch": 3})),
+    (["log", "m1"], ("log", {"mission_id": "m1"})),
+    (["log", "m1", "did a thing", "--kind", "milestone", "--progress=40"],
+     ("log", {"mission_id": "m1", "message": "did a thing", "kind": "milestone", "progress": 40})),
+    (["done", "m1", "--summary", "ok"], ("done", {"mission_id": "m1", "summary": "ok"})),
+    (["release", "m1", "--note", "later", "--epoch=-1"], ("release", {"mission_id": "m1", "note": "later",
+                                                                    "epoch": -1})),
+])
+def test_plain_invocations_are_parsed(args: list[str], expected: tuple) -> None:
+    assert parse(args) == expected
+
+
+@pytest.mark.parametrize("args", [
+    ["claim"], ["claim", "a", "b"], ["claim", "m1", "--help"], ["claim", "-h"], ["claim", "m1", "--as"],
+    ["claim", "m1", "--as", "--json"], ["claim", "m1", "--stael"], ["claim", "--", "m1"], ["claim", "-m1"],
+    ["claim", "m1", "--json=yes"], ["heartbeat", "m1", "--epoch", "x"], ["heartbeat", "m1", "--epoch", " 3"],
+    ["next", "m1"], ["list"], ["show", "m1"], ["--json", "claim", "m1"], [],
+])
+def test_anything_else_is_left_to_typer(args: list[str]) -> None:
+    assert parse(args) is None
+
+
+def imported(clone: Path, *args: str) -> set[str]:
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "gitclaim", *args], cwd=clone,
+                         capture_output=True, text=True)
+    return {m.group(1).split(".")[0] for m in re.finditer(r"import time:.*\|\s*([\w.]+)\s*$", res.stderr, re.M)}
+
+
+def test_hot_commands_do_not_import_the_cli_framework(make_clone) -> None:
+    a = make_clone("a")
+    assert run_gitclaim(a, "new", "m1", "--title", "One").returncode == 0
+    for args in (["claim", "m1", "--as", "me"], ["heartbeat", "m1"], ["log", "m1", "note"], ["next"]):
+        mods = imported(a, *args)
+        assert "gitclaim" in mods and not {"typer", "click", "yaml", "git"} & mods, args
+    assert "typer" in imported(a, "claim", "m1", "--help")
+
+
+def normalize(text: str) -> str:
+    text = re.sub(r"\b[0-9a-f]{40}\b", "<oid>", text)
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text).replace("m2", "m1")
+
+
+def test_same_output_and_exit_codes_both_ways(make_clone) -> None:
+    a, b = make_clone("a"), make_clone("b")
+    for mid in ("m1", "m2"):
+        assert run_gitclaim(a, "new", mid, "--title", "T").returncode == 0
+    steps = [
+        ["claim", "{id}", "--as", "me"], ["claim", "{id}", "--as", "me", "--json"], ["heartbeat", "{id}"],
+        ["log", "{id}", "a note", "--kind", "milestone", "--progress", "50"], ["log", "{id}", "x", "--kind", "oops"],
+        ["heartbeat", "{id}", "--epoch", "9"], ["claim", "Bad Id"], ["claim", "nothing-here"],
+        ["done", "{id}", "--summary", "ok", "--json"], ["release", "{id}"],
+    ]
+    for step in steps:
+        fast = run_gitclaim(a, *[s.format(id="m1") for s in step])
+        slow = run_gitclaim(a, *[s.format(id="m2") for s in step], env={"GITCLAIM_NO_FAST_PATH": "1"})
+        assert (fast.returncode, normalize(fast.stderr)) == (slow.returncode, normalize(slow.stderr)), step
+        if "--json" in step:
+            f, s = json.loads(fast.stdout), json.loads(slow.stdout)
+            assert {k for k in f if f[k] != s[k]} <= {"mission_id", "commit", "claimed_at", "last_activity",
+                                                     "finished_at", "created"}, step
+        else:
+            assert normalize(fast.stdout) == normalize(slow.stdout), step
+    taken = [run_gitclaim(b, "claim", "m1"), run_gitclaim(b, "claim", "m2", env={"GITCLAIM_NO_FAST_PATH": "1"})]
+    assert [r.returncode for r in taken] == [3, 3]  # finished missions: refused the same way
+    assert normalize(taken[0].stderr) == normalize(taken[1].stderr)
