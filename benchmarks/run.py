@@ -29,7 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import common as c
+from benchmarks import reuse as r
 from benchmarks import suites as s
+
+# Cheap suites first, the big rows (100,000 missions, many agents) last.
+SUITES = {**{k: v for k, v in s.SUITES.items() if k not in ("archive", "scale", "contention")},
+          "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
+          "archive": s.SUITES["archive"], "scale": s.SUITES["scale"], "growth": r.growth,
+          "contention": s.SUITES["contention"], "agents": r.agents_race}
 
 
 def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -> dict:
@@ -67,7 +74,13 @@ def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -
         "load_before": load_before,
         "mode": "--quick" if args.quick else "full",
         "command": "python3 benchmarks/run.py" + (" --quick" if args.quick else "")
-                   + (f" --only {args.only}" if args.only else ""),
+                   + (f" --only {args.only}" if args.only else "")
+                   + (" --clock cpu" if args.clock == "cpu" else "")
+                   + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                             if k in ("sizes", "growth_sizes") and v)
+                   + "".join(f" --{k} {v}" for k, v in (("archived", args.archived), ("agents", args.agents),
+                                                          ("missions", args.missions))
+                             if v != {"archived": 1000, "agents": 32, "missions": 500}[k]),
     }
 
 
@@ -77,6 +90,7 @@ def machine_md(info: dict, load_after: tuple[float, float, float]) -> str:
         "| | |", "| --- | --- |",
         f"| date | {info['date']} |",
         f"| command | `{info['command']}` ({info['mode']} run) |",
+        f"| clock | {'CPU time (user + system) of each process and its waited-for children' if c.CLOCK == 'cpu' else 'wall time, fork to exit'} |",
         f"| machine | {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, Linux {info['kernel']} |",
         f"| git | {info['git']} |",
         f"| python | {info['python']} |",
@@ -124,7 +138,7 @@ def merged_targets(path: Path, sections: list[s.Section]) -> str:
     fresh = {sec.name for sec in sections}
     text = path.read_text()
     rows = []
-    for name in s.SUITES:
+    for name in SUITES:
         if name in fresh:
             rows += [t for sec in sections if sec.name == name for t in sec.targets]
             continue
@@ -161,21 +175,35 @@ def write_out(path: Path, blocks: dict[str, str]) -> None:
     path.write_text("\n".join(parts))
 
 
+def _ints(text: str | None) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()] if text else []
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, no 100,000-mission row, 1 contention "
                                                          "run")
-    ap.add_argument("--only", help=f"comma-separated suites: {', '.join(s.SUITES)}")
+    ap.add_argument("--only", help=f"comma-separated suites: {', '.join(SUITES)}")
+    ap.add_argument("--sizes", help="`cache` suite: mission counts, comma-separated (default 10000,100000; "
+                                    "--quick: 10000)")
+    ap.add_argument("--growth-sizes", help="`growth` suite: live mission counts (default 100,1000,10000)")
+    ap.add_argument("--archived", type=int, default=1000, help="`growth` suite: archived missions (default 1000)")
+    ap.add_argument("--agents", type=int, default=32, help="`agents` suite: agents (default 32)")
+    ap.add_argument("--missions", type=int, default=500, help="`agents` suite: missions (default 500)")
     ap.add_argument("--out", default=str(c.ROOT / "benchmarks" / "results" / "latest.md"),
                     help="markdown output (default benchmarks/results/latest.md)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="what each timed run measures: wall time (default) or the CPU time of the process and "
+                         "its waited-for children (robust on a machine shared with other busy processes)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--tmp", help="parent directory for the temporary directory")
     args = ap.parse_args()
-    names = list(s.SUITES) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = [n for n in names if n not in s.SUITES]
+    names = list(SUITES) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SUITES]
     if unknown:
-        ap.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(s.SUITES)}")
+        ap.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
 
+    c.CLOCK = args.clock
     load_before = os.getloadavg()
     info = machine(args, load_before)
     ws = c.Workspace(args.tmp, keep=args.keep)
@@ -185,7 +213,8 @@ def main() -> int:
         print(f"[{time.time() - started:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     log(f"workspace {ws.root}; load before {load_before}")
-    ctx = s.Ctx(ws, args.quick, log)
+    ctx = s.Ctx(ws, args.quick, log, sizes=_ints(args.sizes), growth_sizes=_ints(args.growth_sizes),
+                archived=args.archived, agents=args.agents, missions=args.missions)
     sections: list[s.Section] = []
     raw: dict = {"machine": info, "suites": {}}
     blocks: dict[str, str] = {}
@@ -194,7 +223,7 @@ def main() -> int:
             t0 = time.time()
             load = os.getloadavg()[0]
             try:
-                sec = s.SUITES[name](ctx)
+                sec = SUITES[name](ctx)
             except Exception as exc:
                 traceback.print_exc()
                 sec = s.Section(name, f"{name} (failed)")

@@ -50,6 +50,11 @@ class Ctx:
     quick: bool
     log: Callable[[str], None]
     _sshd: Any = None
+    sizes: list[int] = field(default_factory=list)  # `cache` suite: missions per row (default by --quick)
+    growth_sizes: list[int] = field(default_factory=list)  # `growth` suite: live missions per row
+    archived: int = 1000  # `growth` suite: archived missions of the second column
+    agents: int = 32  # `agents` suite
+    missions: int = 500
 
     def sshd(self):
         if self._sshd is None:

@@ -1,0 +1,422 @@
+"""Suites for the targets of shared ssh connections, the read cache and fewer processes per write: each figure
+against raw git measured in the same run (benchmarks/suites.py has the older suites and the shared helpers).
+
+Sizes are options of benchmarks/run.py (`--sizes`, `--growth-sizes`, `--archived`, `--agents`, `--missions`),
+so that the expensive rows (100,000 missions, 32 agents over 500 missions) can be run where there is time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import common as c
+from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, PYTHON, ms
+from benchmarks.suites import (
+    AGENT,
+    FETCH_ARGS,
+    TIME_HEADERS,
+    Ctx,
+    Remote,
+    Section,
+    Target,
+    _claims_on_remote,
+    _import_table,
+    _runs,
+    floor_runner,
+    new_clone,
+    new_remote,
+    time_row,
+)
+
+PUSH_FLOOR = """#!/bin/sh
+# A plain `git push` of one ref (an existing commit to a new ref name), as a compare-and-swap creation.
+# usage: push.sh <remote> <oid> <ref>
+exec git push --porcelain --force-with-lease="$3": "$1" "$2:$3" >/dev/null
+"""
+
+
+def _push_floor(ctx: Ctx, clone: Path, remote: Remote, oid: str, prefix: str) -> tuple[Any, str]:
+    script = ctx.ws.root / "push.sh"
+    script.write_text(PUSH_FLOOR)
+    script.chmod(0o755)
+    counter = iter(range(10**9))
+
+    def fn(i: int) -> float:
+        return c.timed(["sh", str(script), "origin", oid, f"refs/bench/{prefix}-{next(counter)}"], clone,
+                       env=remote.env)
+
+    return fn, f"sh push.sh origin <oid> refs/bench/{prefix}-<n>  (git push --porcelain --force-with-lease=<ref>:)"
+
+
+def _logins(ctx: Ctx) -> int:
+    return ctx.sshd().log_tail(10**8).count("Accepted publickey")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ssh: claim, heartbeat and log against one plain push over a fresh ssh connection
+
+
+def ssh_reuse(ctx: Ctx) -> Section:
+    sec = Section("ssh", "Over ssh: claim, heartbeat and log against a plain push over a fresh connection")
+    n = ctx.reps(20, 6)
+    sec.intro = (
+        "The floor is a plain `git push --porcelain --force-with-lease=<ref>: origin <oid>:<ref>` of one ref (an "
+        "existing commit to a new ref name) through `ssh` as a user without ControlMaster has it: a new ssh "
+        "connection per push (the test suite's OpenSSH server on 127.0.0.1, key auth, `ssh` from PATH adding the "
+        "key). gitclaim runs with its defaults, so its git processes share one connection per clone "
+        "(docs/config.md, 'Shared ssh connections'); its master is warm because a command ran within the "
+        "persistence time (60 s), as in an agent's loop of claims, heartbeats and log entries. The "
+        "`GITCLAIM_SSH_MULTIPLEX=0` rows are the same commands each opening their own connection. All "
+        "interleaved."
+    )
+    remote = new_remote(ctx, "ssh", "reuse")
+    ids = [f"s-{i:04d}" for i in range(2 * n + 10)]
+    c.bulk_missions(remote.bare, ids)
+    clone = new_clone(ctx, remote, "reuse-clone")
+    oid = c.git(clone, "rev-parse", f"refs/missions/{ids[0]}")
+    floor, floor_cmd = _push_floor(ctx, clone, remote, oid, "ssh-floor")
+    held = ids[0]
+    c.run([*GITCLAIM, "claim", held, "--as", "bench"], clone, env=remote.env)
+    known = iter(ids[1:])
+    off = {**remote.env, "GITCLAIM_SSH_MULTIPLEX": "0"}
+    runs = {
+        "floor": floor,
+        "claim": lambda i: c.timed([*GITCLAIM, "claim", next(known), "--as", "bench"], clone, env=remote.env),
+        "heartbeat": lambda i: c.timed([*GITCLAIM, "heartbeat", held], clone, env=remote.env),
+        "log": lambda i: c.timed([*GITCLAIM, "log", held, "benchmark note"], clone, env=remote.env),
+        "claim_off": lambda i: c.timed([*GITCLAIM, "claim", next(known), "--as", "bench"], clone, env=off),
+        "heartbeat_off": lambda i: c.timed([*GITCLAIM, "heartbeat", held], clone, env=off),
+    }
+    ctx.log("ssh reuse")
+    got = c.interleave(runs, n, warmup=1)
+    f = got["floor"]
+    sec.table(TIME_HEADERS, [
+        time_row("floor: plain push of one ref, fresh ssh connection", f, None, floor_cmd),
+        time_row("claim (state known locally), shared connection", got["claim"], f,
+                 f"{GITCLAIM_TEXT} claim s-<n> --as bench"),
+        time_row("heartbeat, shared connection", got["heartbeat"], f, f"{GITCLAIM_TEXT} heartbeat {held}"),
+        time_row("log, shared connection", got["log"], f, f"{GITCLAIM_TEXT} log {held} 'benchmark note'"),
+        time_row("claim, GITCLAIM_SSH_MULTIPLEX=0 (own connection)", got["claim_off"], f,
+                 f"GITCLAIM_SSH_MULTIPLEX=0 {GITCLAIM_TEXT} claim s-<n> --as bench"),
+        time_row("heartbeat, GITCLAIM_SSH_MULTIPLEX=0", got["heartbeat_off"], f,
+                 f"GITCLAIM_SSH_MULTIPLEX=0 {GITCLAIM_TEXT} heartbeat {held}"),
+    ])
+    sec.raw = {k: v.to_json() for k, v in got.items()}
+    # ssh logins the server saw, per command, with and without sharing (counted in sshd's own log)
+    logins = {}
+    for label, env in (("shared", remote.env), ("own", off)):
+        before = _logins(ctx)
+        for _ in range(5):
+            c.run([*GITCLAIM, "heartbeat", held], clone, env=env)
+        time.sleep(0.5)
+        logins[label] = _logins(ctx) - before
+    sec.notes.append(f"ssh logins seen by the server for 5 heartbeats: {logins['shared']} with the shared "
+                     f"connection, {logins['own']} with GITCLAIM_SSH_MULTIPLEX=0 (sshd's log, 'Accepted "
+                     "publickey').")
+    trace = ctx.ws.root / "ssh-trace.json"
+    t = c.traced([*GITCLAIM, "claim", next(known), "--as", "bench"], clone, trace)
+    sec.notes.append(f"a claim over ssh, from git's trace2: {t.top_level} git processes ({', '.join(_runs(t.commands))}), "
+                     f"{t.pushes} push, {t.fetches} fetch.")
+    sec.raw["logins_per_5"] = logins
+    ratio = {k: got[k].median / f.median for k in ("claim", "heartbeat", "log")}
+    sec.targets.append(Target(
+        "claim over ssh, against a plain `git push` of one ref over a fresh ssh connection: ≤ 0.8×",
+        ratio["claim"] <= 0.8, f"claim {ms(got['claim'].median)} vs push {ms(f.median)} = {ratio['claim']:.2f}× "
+        f"(without sharing: {got['claim_off'].median / f.median:.2f}×)"))
+    sec.targets.append(Target(
+        "heartbeat / log over ssh, same floor: ≤ 0.8×", max(ratio["heartbeat"], ratio["log"]) <= 0.8,
+        f"heartbeat {ms(got['heartbeat'].median)} = {ratio['heartbeat']:.2f}×, log {ms(got['log'].median)} = "
+        f"{ratio['log']:.2f}× (heartbeat without sharing: {got['heartbeat_off'].median / f.median:.2f}×)"))
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The CLI's own cost of a claim on a local remote
+
+
+def own_cost(ctx: Ctx) -> Section:
+    sec = Section("own", "The CLI's own cost of a claim on a local remote")
+    n = ctx.reps(30, 8)
+    sec.intro = (
+        "gitclaim's own cost of a claim is its wall time minus the raw-git floor (commit-tree + CAS push, "
+        "`benchmarks/common.py:FLOOR_SCRIPT`) minus an interpreter that does nothing (`python3 -c pass`), all "
+        "interleaved on one file remote. The 'typer path' row is the same claim with `GITCLAIM_NO_FAST_PATH=1` "
+        "(the CLI framework parses it, as every command but the hot ones)."
+    )
+    remote = new_remote(ctx, "file", "own")
+    ids = [f"o-{i:04d}" for i in range(2 * n + 8)]
+    c.bulk_missions(remote.bare, ids)
+    clone = new_clone(ctx, remote, "own-clone")
+    tree = c.git(clone, "rev-parse", f"refs/missions/{ids[0]}^{{tree}}")
+    floor, floor_cmd = floor_runner(ctx, clone, remote, tree, "ofloor")
+    pool = iter(ids)
+    runs = {
+        "floor": floor,
+        "pass": lambda i: c.timed([PYTHON, "-c", "pass"]),
+        "claim": lambda i: c.timed([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone),
+        "typer": lambda i: c.timed([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone,
+                                   env={"GITCLAIM_NO_FAST_PATH": "1"}),
+    }
+    ctx.log("own cost")
+    got = c.interleave(runs, n, warmup=2)
+    f, p = got["floor"], got["pass"]
+    sec.table(TIME_HEADERS, [
+        time_row("floor (commit-tree + CAS push)", f, None, floor_cmd),
+        time_row("python3 -c pass", p, f, f"{PYTHON} -c pass"),
+        time_row("claim (fast path, no typer)", got["claim"], f, f"{GITCLAIM_TEXT} claim o-<n> --as bench"),
+        time_row("claim through typer", got["typer"], f,
+                 f"GITCLAIM_NO_FAST_PATH=1 {GITCLAIM_TEXT} claim o-<n> --as bench"),
+    ])
+    own = got["claim"].median - f.median - p.median
+    own_typer = got["typer"].median - f.median - p.median
+    trace = ctx.ws.root / "own-trace.json"
+    t = c.traced([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone, trace)
+    sec.notes.append(f"claim from git's trace2: {t.top_level} git processes ({', '.join(_runs(t.commands))}); "
+                     f"the floor: 2 (commit-tree, push).")
+    imports = _import_table([PYTHON, "-X", "importtime", "-m", "gitclaim", "claim", "o-none", "--as", "b"], clone)
+    sec.table(["top-level module imported by `claim` (one `-X importtime` run)", "cumulative", "command"],
+              [[name, ms(sec_), f"`{GITCLAIM_TEXT} claim <id>` with `-X importtime`"] for name, sec_ in imports[:10]])
+    sec.raw = {k: v.to_json() for k, v in got.items()} | {"own_s": own, "own_typer_s": own_typer,
+                                                          "claim_imports": imports}
+    sec.targets.append(Target(
+        "CLI claim over a local remote: gitclaim's own cost (claim − floor − `python3 -c pass`) ≤ 40 ms",
+        own <= 0.040, f"{ms(got['claim'].median)} − {ms(f.median)} − {ms(p.median)} = {ms(own)} "
+        f"(through typer: {ms(own_typer)}); {t.top_level} git processes"))
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# list with the read cache, online and offline
+
+
+def list_cache(ctx: Ctx) -> Section:
+    sec = Section("cache", "`list` with the read cache, online and offline")
+    sizes = ctx.sizes or ([10000] if ctx.quick else [10000, 100000])
+    sec.intro = (
+        "Missions created in bulk (one `git fast-import`), the clone made with `git clone` + `gitclaim init` "
+        "(which now packs the mission refs). 'warm': the cache of parsed missions (`.git/gitclaim/cache`) "
+        "was filled by an earlier `list` and no mission moved since, as in an agent's or a person's repeated "
+        "`list`; 'cold': the cache file is deleted before each run. Floors: online, the no-op fetch gitclaim "
+        "runs plus `for-each-ref` piped into one `cat-file --batch` of every mission.md; offline, the latter "
+        "alone. Interleaved."
+    )
+    rows = []
+    for size in sizes:
+        n = 3 if (ctx.quick or size >= 100000) else 10
+        ctx.log(f"cache: {size} missions")
+        remote = new_remote(ctx, "file", f"cache-{size}")
+        c.bulk_missions(remote.bare, [f"m-{i:06d}" for i in range(size)])
+        clone = new_clone(ctx, remote, f"cache-{size}-clone")
+        loose = len(list((clone / ".git" / "refs" / "missions").glob("*")))
+        c.run([*GITCLAIM, "list", "--json"], clone)  # fills the cache
+        cache_file = clone / ".git" / "gitclaim" / "cache" / "missions.json"
+        read = "git for-each-ref --format='%(objectname):mission.md' refs/missions/ | git cat-file --batch >/dev/null"
+        online = f"git {shlex.join(FETCH_ARGS)} && {read}"
+
+        def cold(i: int, clone: Path = clone, cache_file: Path = cache_file) -> float:
+            cache_file.unlink(missing_ok=True)
+            return c.timed([*GITCLAIM, "list", "--json"], clone)
+
+        runs = {
+            "floor_online": lambda i: c.timed(["sh", "-c", online], clone),
+            "warm": lambda i: c.timed([*GITCLAIM, "list", "--json"], clone),
+            "floor_offline": lambda i: c.timed(["sh", "-c", read], clone),
+            "offline": lambda i: c.timed([*GITCLAIM, "list", "--offline", "--json"], clone),
+            "cold": cold,
+        }
+        got = c.interleave(runs, n, warmup=1)
+        c.run([*GITCLAIM, "list", "--json"], clone)
+        label = f"{size:,}"
+        rows += [
+            time_row(f"{label}: floor, no-op fetch + for-each-ref + cat-file", got["floor_online"], None, online),
+            time_row(f"{label}: list --json, cache warm", got["warm"], got["floor_online"],
+                     f"{GITCLAIM_TEXT} list --json"),
+            time_row(f"{label}: list --json, cache cold", got["cold"], got["floor_online"],
+                     f"rm .git/gitclaim/cache/missions.json; {GITCLAIM_TEXT} list --json"),
+            time_row(f"{label}: floor, for-each-ref + cat-file", got["floor_offline"], None, read),
+            time_row(f"{label}: list --offline --json, cache warm", got["offline"], got["floor_offline"],
+                     f"{GITCLAIM_TEXT} list --offline --json"),
+        ]
+        trace = ctx.ws.root / "cache-trace.json"
+        t = c.traced([*GITCLAIM, "list", "--json"], clone, trace)
+        sec.notes.append(f"{label}: {loose} loose mission refs in the clone after init (packed); cache file "
+                         f"{cache_file.stat().st_size / 1e6:.1f} MB; a warm `list --json` runs "
+                         f"{', '.join(_runs(t.commands))} (trace2)")
+        sec.raw[str(size)] = {k: v.to_json() for k, v in got.items()}
+        on = got["warm"].median / got["floor_online"].median
+        sec.targets.append(Target(f"`list --json` of {label} missions, warm, against no-op fetch + for-each-ref + "
+                                  "cat-file of every mission.md: ≤ 1.0×", on <= 1.0,
+                                  f"{ms(got['warm'].median)} vs {ms(got['floor_online'].median)} = {on:.2f}× "
+                                  f"(cold cache {got['cold'].median / got['floor_online'].median:.2f}×)"))
+        if size == 10000:
+            off = got["offline"].median / got["floor_offline"].median
+            sec.targets.append(Target("`list --offline` of 10,000 missions, against for-each-ref + cat-file of "
+                                      "every mission.md: ≤ 0.5×", off <= 0.5,
+                                      f"{ms(got['offline'].median)} vs {ms(got['floor_offline'].median)} = "
+                                      f"{off:.2f}×"))
+    sec.table(TIME_HEADERS, rows)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Many agents over ssh, against as many raw pushers
+
+
+RAW_PUSHER = r"""
+import os, subprocess, sys, time
+go, oid, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+while not os.path.exists(go):
+    time.sleep(0.001)
+for i in range(count):
+    ref = f"refs/bench/{prefix}-{i}"
+    subprocess.run(["git", "push", "--porcelain", f"--force-with-lease={ref}:", "origin", f"{oid}:{ref}"],
+                   capture_output=True, check=True)
+print(time.time())
+"""
+
+
+def agents_race(ctx: Ctx) -> Section:
+    agents, missions = ctx.agents, ctx.missions
+    sec = Section("agents", f"{agents} agents over {missions} missions over ssh, against {agents} raw pushers")
+    sec.intro = (
+        f"{agents} clones of one ssh remote (each with `gitclaim init`); {missions} QUEUED missions of one priority. "
+        f"Each agent loops on `{GITCLAIM_TEXT} next --json` until exit 5, all released at one barrier (the AGENT "
+        "loop of the contention suite), with gitclaim's defaults (shared ssh connections). The floor: "
+        f"{agents} processes pushing {missions} distinct new refs between them (`git push --porcelain "
+        "--force-with-lease=<ref>:`, a fresh ssh connection each, no contention), from the same clones; "
+        "claims per second is missions over wall time in both. Exactly once is checked on the remote's "
+        "histories (`Gitclaim-Action: claim` trailers)."
+    )
+    remote = new_remote(ctx, "ssh", "agents")
+    ids = [f"job-{i:04d}" for i in range(missions)]
+    c.bulk_missions(remote.bare, ids)
+    ctx.log(f"agents: {agents} clones")
+    clones = [new_clone(ctx, remote, f"agents-{a:02d}") for a in range(agents)]
+    oid = c.git(clones[0], "rev-parse", f"refs/missions/{ids[0]}")
+    # The raw pushers first (they do not touch refs/missions/).
+    raw_py = ctx.ws.root / "raw_pusher.py"
+    raw_py.write_text(RAW_PUSHER)
+    go = ctx.ws.root / "go-raw"
+    share = [missions // agents + (1 if a < missions % agents else 0) for a in range(agents)]
+    env = {**os.environ, **remote.env}
+    procs = [subprocess.Popen([PYTHON, str(raw_py), str(go), oid, f"raw-{a}", str(share[a])], cwd=clone, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for a, clone in enumerate(clones)]
+    time.sleep(1.0)
+    t0 = time.time()
+    go.write_text("go")
+    ends = []
+    for p in procs:
+        out, err = p.communicate(timeout=3600)
+        if p.returncode != 0:
+            raise RuntimeError(f"raw pusher failed: {err[-2000:]}")
+        ends.append(float(out.strip()))
+    raw_wall = max(ends) - t0
+    ctx.log(f"agents: raw pushers {raw_wall:.1f} s; now the agents")
+    agent_py = ctx.ws.root / "agent.py"
+    agent_py.write_text(AGENT)
+    go = ctx.ws.root / "go-agents"
+    procs, outs, traces = [], [], []
+    for a, clone in enumerate(clones):
+        out_p, trace = ctx.ws.root / f"agents-{a}.json", ctx.ws.root / f"agents-{a}.trace"
+        outs.append(out_p)
+        traces.append(trace)
+        procs.append(subprocess.Popen([PYTHON, str(agent_py), str(go), str(out_p), str(trace), f"agent-{a}",
+                                       *GITCLAIM, "next", "--json"], cwd=clone, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1.0)
+    t0 = time.time()
+    go.write_text("go")
+    for p in procs:
+        p.wait(timeout=3600)
+    data = [json.loads(o.read_text()) for o in outs]
+    wall = max(d["end"] for d in data) - t0
+    won = sum(len(d["claims"]) for d in data)
+    counts = [c.count_trace(t) for t in traces]
+    pushes = sum(t.pushes for t in counts)
+    errors = [e for d in data for e in d["errors"]]
+    per_mission, claimed = _claims_on_remote(remote.bare)
+    doubles = sum(1 for v in per_mission.values() if v > 1)
+    unclaimed = sum(1 for v in per_mission.values() if v == 0)
+    agent_won = sorted(cl["mission_id"] for d in data for cl in d["claims"])
+    consistent = agent_won == sorted(claimed) and len(set(agent_won)) == len(agent_won)
+    rate, raw_rate = won / wall, missions / raw_wall
+    attempts = pushes / won if won else float("inf")
+    sec.table(["run", "wall", "missions", "per second", "push attempts (trace2)", "attempts per claim",
+               "remote check", "agents' claims = remote's", "errors"], [
+        [f"{agents} raw pushers, distinct refs", f"{raw_wall:.1f} s", str(missions), f"{raw_rate:.2f}",
+         str(missions), "1.000", "-", "-", "0"],
+        [f"{agents} agents, `next` loops", f"{wall:.1f} s", str(won), f"{rate:.2f}", str(pushes), f"{attempts:.3f}",
+         f"{doubles} double, {unclaimed} unclaimed", "yes" if consistent else "NO", str(len(errors))],
+    ])
+    if errors:
+        sec.notes.append("first errors: " + "; ".join(errors[:3]))
+    sec.raw = {"raw_wall_s": raw_wall, "wall_s": wall, "won": won, "pushes": pushes, "doubles": doubles,
+               "unclaimed": unclaimed, "consistent": consistent, "errors": errors[:20]}
+    once = doubles == 0 and unclaimed == 0 and consistent and won == missions
+    sec.targets.append(Target(
+        f"{agents} agents × {missions} missions over ssh, `next` loops: exactly once; ≤ 1.2 push attempts per won "
+        f"claim; claims per second ≥ 0.7× of {agents} raw pushers of distinct refs",
+        once and attempts <= 1.2 and rate >= 0.7 * raw_rate,
+        f"{'exactly once' if once else 'NOT exactly once'} ({doubles} double, {unclaimed} unclaimed); "
+        f"{attempts:.3f} push attempts per claim; {rate:.2f} claims/s vs {raw_rate:.2f} raw pushes/s = "
+        f"{rate / raw_rate:.2f}×"))
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# How claim, list and next grow with live and archived missions
+
+
+def growth(ctx: Ctx) -> Section:
+    sec = Section("growth", "How claim, list and next grow with live and archived missions")
+    live_sizes = ctx.growth_sizes or ([100, 1000] if ctx.quick else [100, 1000, 10000])
+    archived = ctx.archived
+    n = ctx.reps(5, 3)
+    sec.intro = (
+        "A file remote with L live QUEUED missions (bulk) and, in the archived column, K DONE missions moved to "
+        "`refs/gitclaim/archive` by `gitclaim archive` first. The clone is made after that (`git clone` + "
+        "`gitclaim init`). Medians of: `claim` of a mission whose state is known (one push), `list --json` with "
+        "the cache warm (one fetch), `next --json` (one fetch, one push)."
+    )
+    rows, medians = [], {}
+    for k in (0, archived):
+        for live in live_sizes:
+            ctx.log(f"growth: {live} live, {k} archived")
+            remote = new_remote(ctx, "file", f"growth-{live}-{k}")
+            if k:
+                c.bulk_missions(remote.bare, [f"old-{i:06d}" for i in range(k)], status="DONE")
+                admin = new_clone(ctx, remote, f"growth-{live}-{k}-admin")
+                c.run([*GITCLAIM, "archive"], admin)
+            ids = [f"g-{i:06d}" for i in range(live)]
+            c.bulk_missions(remote.bare, ids)
+            clone = new_clone(ctx, remote, f"growth-{live}-{k}-clone")
+            c.run([*GITCLAIM, "list", "--json"], clone)
+            pool = iter(ids[live // 2:])
+            got = c.interleave({
+                "claim": lambda i: c.timed([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone),
+                "list": lambda i: c.timed([*GITCLAIM, "list", "--json"], clone),
+                "next": lambda i: c.timed([*GITCLAIM, "next", "--json", "--as", "bench"], clone),
+            }, n, warmup=1)
+            medians[(live, k)] = {name: s.median for name, s in got.items()}
+            rows.append([f"{live:,}", f"{k:,}", ms(got["claim"].median), ms(got["list"].median),
+                         ms(got["next"].median)])
+    sec.table(["live missions", "archived", "claim", "list --json (warm)", "next --json"], rows)
+    sec.raw = {f"{live}-{k}": v for (live, k), v in medians.items()}
+    if archived:
+        worst = max(medians[(live, archived)]["claim"] / medians[(live, 0)]["claim"] for live in live_sizes)
+        sec.targets.append(Target(
+            f"claim, list, next at {', '.join(f'{s:,}' for s in live_sizes)} live missions and 0 / {archived:,} "
+            "archived: a table of how each grows; claim flat in archived missions", worst <= 1.10,
+            f"claim with {archived:,} archived is at worst {worst:.2f}× the same claim with none ('flat' taken as "
+            "within 10%)"))
+    return sec
+
+
+SUITES_REUSE = {"ssh": ssh_reuse, "own": own_cost, "cache": list_cache, "growth": growth, "agents": agents_race}
