@@ -29,8 +29,8 @@ from gitclaim.errors import Conflict, GitclaimError, NotFound
 STAMPS = ("gitclaim", "heartbeat")  # <git dir>/gitclaim/heartbeat/<mission id>
 RUN_STAMP = ".last-run"  # when a heartbeat run last started in this clone (the agent hook's early exit)
 # The earliest time a held mission can be due again, as the file's mtime (and as Unix seconds inside, for people):
-# the post-commit hook compares it with the reflog the commit just wrote, in the shell alone, and starts no process
-# at all before then, so most commits pay for no more than the hook's shell.
+# the post-commit hook compares it with a file it has just truncated (".now"), in the shell alone, and starts no
+# process at all before then, so most commits pay for no more than the hook's shell.
 NEXT_DUE = ".next-due"
 LOG_NAME = ".last-run.log"  # what the last background run did, for a person wondering (overwritten each run)
 
