@@ -29,6 +29,7 @@ class Repo:
     paths: g.RepoPaths
     config: dict[str, list[str]] = field(repr=False)
     _transports: set[str] = field(default_factory=set, repr=False)  # remotes whose transport is prepared
+    long_lived: bool = False  # opened by a server (MCP): keep a shared ssh connection longer between calls
 
     # ---- configuration ------------------------------------------------------------------------------------
     def get(self, key: str) -> str | None:
@@ -56,7 +57,8 @@ class Repo:
 
             scope = hashlib.sha1(str(self.paths.common_dir).encode()).hexdigest()[:8]
             self.git.env.update(ssh.multiplex_env(self.remote_urls(name), self.get, list(self.config),
-                                                  self.git.env, scope))
+                                                  self.git.env, scope,
+                                                  ssh.SERVER_PERSIST if self.long_lived else ssh.DEFAULT_PERSIST))
         return name
 
     def remote_urls(self, name: str) -> list[str]:

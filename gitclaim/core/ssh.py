@@ -29,6 +29,7 @@ from gitclaim.core import timeutil
 from gitclaim.errors import InvalidInput
 
 DEFAULT_PERSIST = 60  # seconds a master stays after its last use: agents heartbeat and claim in bursts
+SERVER_PERSIST = 600  # the MCP server's default: its calls come minutes apart, and it is one process
 _OFF = ("0", "false", "no", "off")
 _ON = ("1", "true", "yes", "on")
 # A Unix socket path is limited to 108 bytes; ssh adds ".<16 random characters>" while it binds.
@@ -65,10 +66,11 @@ def enabled(get: Callable[[str], str | None], env: Mapping[str, str]) -> bool:
     raise InvalidInput(f"invalid gitclaim.sshMultiplex / GITCLAIM_SSH_MULTIPLEX {raw!r}: use true or false")
 
 
-def persist_seconds(get: Callable[[str], str | None], env: Mapping[str, str]) -> int:
+def persist_seconds(get: Callable[[str], str | None], env: Mapping[str, str], default: int = DEFAULT_PERSIST
+                    ) -> int:
     raw = env.get("GITCLAIM_SSH_PERSIST") or get("gitclaim.sshpersist")
     if not raw:
-        return DEFAULT_PERSIST
+        return default
     seconds = int(timeutil.parse_duration(raw).total_seconds())
     if seconds <= 0:
         raise InvalidInput("gitclaim.sshPersist / GITCLAIM_SSH_PERSIST must be positive")
@@ -76,7 +78,7 @@ def persist_seconds(get: Callable[[str], str | None], env: Mapping[str, str]) ->
 
 
 def multiplex_env(urls: list[str], get: Callable[[str], str | None], config_keys: list[str],
-                  env: Mapping[str, str], scope: str) -> dict[str, str]:
+                  env: Mapping[str, str], scope: str, persist: int = DEFAULT_PERSIST) -> dict[str, str]:
     """The environment that makes git share ssh connections to these remote URLs, or {} to leave git alone.
 
     `scope` (one clone) is part of the socket's name: the processes of one clone share a connection, but many
@@ -102,7 +104,7 @@ def multiplex_env(urls: list[str], get: Callable[[str], str | None], config_keys
         return {}
     command = shlex.join([
         "ssh", "-o", "ControlMaster=auto", "-o", f"ControlPath={directory}/{scope}-%C",
-        "-o", f"ControlPersist={persist_seconds(get, env)}",
+        "-o", f"ControlPersist={persist_seconds(get, env, persist)}",
     ])
     return {"GIT_SSH_COMMAND": command, "GITCLAIM_SSH_CONTROL": str(directory)}
 

@@ -47,6 +47,7 @@ class StoreCache:
             repo, settings = kept[1], kept[2]
         else:
             repo = open_repo(key)
+            repo.long_lived = True  # a shared ssh connection outlives the gaps between tool calls
             settings = settings_file.load(repo)
             self._open[key] = (_stamp(repo), repo, settings)
         return _wired(repo, settings)

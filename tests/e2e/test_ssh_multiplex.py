@@ -143,3 +143,21 @@ def test_an_unsafe_socket_directory_is_never_used(ssh_clone, runtime_dir: Path) 
 def test_parse_ssh_url(url: str, host: tuple[str | None, str, str | None] | None) -> None:
     got = parse_ssh_url(url)
     assert (tuple(got) if got else None) == host
+
+
+def test_the_mcp_server_keeps_its_connection_longer(tmp_path: Path, runtime_dir: Path) -> None:
+    from gitclaim.missions.workspace import StoreCache, open_store
+
+    clone = tmp_path / "c"
+    git(tmp_path, "init", "-q", str(clone))
+    git(clone, "remote", "add", "origin", "ssh://git@127.0.0.1:9/srv/r.git")  # never contacted: only `ssh -G`
+    commands = []
+    for store in (open_store(clone), StoreCache().store(clone)):
+        store.repo.require_remote()
+        commands.append(store.git.env.get("GIT_SSH_COMMAND", ""))
+    assert "ControlPersist=60" in commands[0].split()[-1] and commands[0].endswith("=60")
+    assert commands[1].endswith("ControlPersist=600")
+    git(clone, "config", "gitclaim.sshPersist", "30s")
+    store = StoreCache().store(clone)
+    store.repo.require_remote()
+    assert store.git.env["GIT_SSH_COMMAND"].endswith("ControlPersist=30")
