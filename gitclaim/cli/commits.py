@@ -17,8 +17,8 @@ from gitclaim.core import settings
 from gitclaim.core.git import Git, read_commits, var_ident
 from gitclaim.errors import InvalidInput, PolicyViolation
 from gitclaim.policy import (
+    Finding,
     PolicyConfig,
-    Violation,
     check_commits,
     check_identity,
     check_message,
@@ -54,7 +54,7 @@ def check_msg(
         emit_json({"ok": True, "source": source, "violations": []})
 
 
-def _identities(git: Git, config: PolicyConfig) -> list[Violation]:
+def _identities(git: Git, config: PolicyConfig) -> list[Finding]:
     """The author and committer git is about to record: in the commit-msg hook, git has exported the
     GIT_AUTHOR_* of `--author` and the user's identity, so this is what `--range` and the guard will see."""
     found = []
@@ -86,7 +86,7 @@ def _check_range(git: Git, rev_range: str, config: PolicyConfig, json_out: bool)
         typer.echo(f"ok: {_plural(len(reports), 'commit')} checked")
 
 
-def _report(violations: list[Violation], source: str, summary: str, json_out: bool) -> None:
+def _report(violations: list[Finding], source: str, summary: str, json_out: bool) -> None:
     if violations:
         if not json_out:
             sys.stderr.write(format_violations(violations, source) + "\n")
@@ -94,7 +94,7 @@ def _report(violations: list[Violation], source: str, summary: str, json_out: bo
                               violations=_violations_json(violations))
 
 
-def _violations_json(violations: list[Violation]) -> list[dict]:
+def _violations_json(violations: list[Finding]) -> list[dict]:
     return [{"line": v.line or None, "rule": v.rule, "text": v.text, "hint": v.hint} for v in violations]
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from gitclaim import __version__
 from gitclaim.core import mission as m
+from gitclaim.core.atomicfile import write_atomic
 
 CACHE_FORMAT = 1
 # Every Mission field but the ones the key or the listing leaves out, in a fixed order (entries are lists).
@@ -98,17 +98,10 @@ class MissionCache:
         """Write the cache atomically; a cache that cannot be written is only a slower next run."""
         body = json.dumps(self.entries, ensure_ascii=False, separators=(",", ":")).encode()
         head = json.dumps(_header(hashlib.sha256(body).hexdigest(), self.algo)).encode()
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as out:
-                out.write(head + b"\n" + body)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, head + b"\n" + body)
         except OSError:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+            pass
 
 
 def key(mission_id: str, oid: str) -> str:

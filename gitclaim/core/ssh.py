@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitclaim.core import timeutil
+from gitclaim.core.atomicfile import write_atomic
 from gitclaim.errors import InvalidInput
 
 DEFAULT_PERSIST = 60  # seconds a master stays after its last use: agents heartbeat and claim in bursts
@@ -186,9 +187,7 @@ def _free_of_user_mux(ssh: str, host: Host, directory: Path, env: Mapping[str, s
     seen = dict(ln.split(" ", 1) for ln in res.stdout.decode("utf-8", "replace").splitlines() if " " in ln)
     free = seen.get("controlmaster", "false") in ("false", "no") and seen.get("controlpath", "none") == "none"
     try:
-        tmp = memo.with_name(f"{memo.name}.{os.getpid()}")
-        tmp.write_text(f"{stamp} {'free' if free else 'own'}\n")
-        os.replace(tmp, memo)
+        write_atomic(memo, f"{stamp} {'free' if free else 'own'}\n".encode())
     except OSError:
         pass
     return free

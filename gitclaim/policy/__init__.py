@@ -13,7 +13,7 @@ from typing import Any
 # Names are loaded on first use: a mission write needs only the checker, and every import is start-up time
 # for an agent that runs gitclaim in a loop.
 _HOME = {
-    **dict.fromkeys(["Violation", "check_identity", "check_message", "format_violations"], "checker"),
+    **dict.fromkeys(["Finding", "check_identity", "check_message", "format_violations"], "checker"),
     **dict.fromkeys(["PolicyConfig", "policy_from_section"], "config"),
     **dict.fromkeys(["CommitRecord", "CommitReport", "check_commit", "check_commits"], "history"),
 }
@@ -28,8 +28,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CommitRecord",
     "CommitReport",
+    "Finding",
     "PolicyConfig",
-    "Violation",
     "check_commit",
     "check_commits",
     "check_identity",

@@ -37,8 +37,10 @@ RULES = (
 
 
 @dataclass(frozen=True)
-class Violation:
-    """One broken rule. `line` is 1-based in the message as given; 0 when it is not about the text."""
+class Finding:
+    """One broken rule of the commit policy (a violation; not `workflows.rules.Violation`, a workflow's broken
+    rule, nor `errors.PolicyViolation`, the error a front end reports). `line` is 1-based in the message as
+    given; 0 when it is not about the text."""
 
     line: int
     text: str
@@ -104,7 +106,7 @@ _BREAKING = re.compile(r"(?P<token>breaking[ -]change)(?P<space>\s*):(?P<rest>.*
 _SCISSORS = re.compile(r" -+ >8 -+\s*")
 
 
-def check_message(message: str, config: PolicyConfig, *, verbatim: bool = False) -> list[Violation]:
+def check_message(message: str, config: PolicyConfig, *, verbatim: bool = False) -> list[Finding]:
     """Every violation of `config` in `message`, in line order.
 
     `verbatim=True` is for messages already committed: git's cleanup has run, so no line is a comment and
@@ -119,7 +121,7 @@ def check_message(message: str, config: PolicyConfig, *, verbatim: bool = False)
 
 
 def check_identity(role: Literal["author", "committer"], name: str, email: str,
-                   config: PolicyConfig) -> list[Violation]:
+                   config: PolicyConfig) -> list[Finding]:
     """Violations in a commit's author or committer (`role`): tools that sign commits as themselves."""
     if not config.enabled:
         return []
@@ -131,10 +133,10 @@ def check_identity(role: Literal["author", "committer"], name: str, email: str,
         or _MODEL.search(_masked(name, config))
         or any(sig.search(email) or sig.search(name) for sig in _SIGNATURES)
     )
-    return [Violation(0, who, rule, hint)] if tool else []
+    return [Finding(0, who, rule, hint)] if tool else []
 
 
-def format_violations(violations: Iterable[Violation], source: str) -> str:
+def format_violations(violations: Iterable[Finding], source: str) -> str:
     """One line per violation: `<source>:<line>: <rule>: "<text>" — <hint>` (no line part when line is 0)."""
     lines = []
     for v in violations:
@@ -177,10 +179,10 @@ def _paragraph_lines(content: list[_Line]) -> list[_Line]:
 # --- Conventional Commits structure --------------------------------------------------------------------------
 
 
-def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Violation]:
+def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
     lines = _paragraph_lines(content)
     if not lines:
-        yield Violation(1, "", MESSAGE_EMPTY, "write a header such as 'fix(cli): handle an empty id'")
+        yield Finding(1, "", MESSAGE_EMPTY, "write a header such as 'fix(cli): handle an empty id'")
         return
     header = lines[0]
     subject, autosquash = _strip_autosquash(header.text)
@@ -190,7 +192,7 @@ def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Violation
         yield from _header(header, subject, config)
     body = lines[1:]
     if body and body[0].text.strip():
-        yield Violation(body[0].number, body[0].text, BODY_LEADING_BLANK,
+        yield Finding(body[0].number, body[0].text, BODY_LEADING_BLANK,
                         "leave one blank line between the header and the body")
     if "amend" in autosquash:
         yield from _amended_header(body, config)
@@ -206,7 +208,7 @@ def _strip_autosquash(header: str) -> tuple[str, set[str]]:
     return header[match.end():], kinds
 
 
-def _amended_header(body: list[_Line], config: PolicyConfig) -> Iterator[Violation]:
+def _amended_header(body: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
     """`amend!` commits carry the replacement message in their body: its first line becomes a header."""
     new_message = _paragraph_lines(body)
     if new_message:
@@ -214,42 +216,42 @@ def _amended_header(body: list[_Line], config: PolicyConfig) -> Iterator[Violati
         yield from _header(first, first.text, config)
 
 
-def _header(line: _Line, subject: str, config: PolicyConfig) -> Iterator[Violation]:
+def _header(line: _Line, subject: str, config: PolicyConfig) -> Iterator[Finding]:
     match = _HEADER.fullmatch(subject)
     if not match:
-        yield Violation(line.number, line.text, HEADER_FORMAT,
+        yield Finding(line.number, line.text, HEADER_FORMAT,
                         "write the header as 'type(scope): description', e.g. 'fix(cli): handle an empty id'")
         return
     kind, scope, rest = match.group("type"), match.group("scope"), match.group("rest")
     if kind.lower() not in {t.lower() for t in config.types}:
-        yield Violation(line.number, kind, TYPE_UNKNOWN, f"use one of: {', '.join(config.types)}")
+        yield Finding(line.number, kind, TYPE_UNKNOWN, f"use one of: {', '.join(config.types)}")
     if scope is not None and not scope.strip():
-        yield Violation(line.number, line.text, SCOPE_EMPTY,
+        yield Finding(line.number, line.text, SCOPE_EMPTY,
                         "name the scope inside the parentheses, or drop the parentheses")
     if not rest.strip():
-        yield Violation(line.number, line.text, DESCRIPTION_EMPTY,
+        yield Finding(line.number, line.text, DESCRIPTION_EMPTY,
                         "say what the commit does after the colon and a space")
     elif not rest.startswith(" "):
-        yield Violation(line.number, line.text, HEADER_FORMAT, "put one space after the colon")
+        yield Finding(line.number, line.text, HEADER_FORMAT, "put one space after the colon")
 
 
-def _breaking_footers(body: list[_Line]) -> Iterator[Violation]:
+def _breaking_footers(body: list[_Line]) -> Iterator[Finding]:
     for line in body:
         match = _BREAKING.match(line.text)
         if not match:
             continue
         if match.group("token") not in ("BREAKING CHANGE", "BREAKING-CHANGE") or match.group("space"):
-            yield Violation(line.number, line.text, BREAKING_CHANGE_FOOTER,
+            yield Finding(line.number, line.text, BREAKING_CHANGE_FOOTER,
                             "write the footer as 'BREAKING CHANGE: <what breaks>', in capitals")
         elif not match.group("rest").strip():
-            yield Violation(line.number, line.text, BREAKING_CHANGE_FOOTER,
+            yield Finding(line.number, line.text, BREAKING_CHANGE_FOOTER,
                             "say what breaks after 'BREAKING CHANGE: '")
 
 
 # --- attribution ---------------------------------------------------------------------------------------------
 
 
-def _attributions(content: list[_Line], comments: list[_Line], config: PolicyConfig) -> Iterator[Violation]:
+def _attributions(content: list[_Line], comments: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
     # Terms and the repository's own patterns skip comment lines: git's editor template lists file names
     # there ("generated.py"). Tool signatures and co-author trailers are checked in comments too, because
     # `git commit -m '# Co-authored-by: ...'` keeps that line in the commit.
@@ -272,13 +274,13 @@ def _git_merge_header(content: list[_Line]) -> _Line | None:
     return lines[0] if _GIT_MERGE.fullmatch(subject) else None
 
 
-def _terms(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
+def _terms(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
     regex = _terms_regex(config.forbidden_terms)
     if regex is None:
         return
     for match in regex.finditer(_masked(_not_prose(line.text, regex), config)):
         text = line.text[match.start():match.end()]
-        yield Violation(line.number, text, FORBIDDEN_TERM,
+        yield Finding(line.number, text, FORBIDDEN_TERM,
                         f"remove '{text}': the commit policy forbids mentioning it")
 
 
@@ -295,22 +297,22 @@ def _not_prose(text: str, terms: re.Pattern[str]) -> str:
     return _NOT_PROSE.sub(blank, text)
 
 
-def _patterns(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
+def _patterns(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
     for pattern in _compiled_patterns(config.forbidden_patterns):
         for match in pattern.finditer(line.text):
-            yield Violation(line.number, match.group(0), FORBIDDEN_PATTERN,
+            yield Finding(line.number, match.group(0), FORBIDDEN_PATTERN,
                             f"remove it: the commit policy forbids text matching /{pattern.pattern}/")
 
 
-def _signatures(line: _Line) -> Iterator[Violation]:
+def _signatures(line: _Line) -> Iterator[Finding]:
     for signature in _SIGNATURES:
         match = signature.search(line.text)
         if match:
-            yield Violation(line.number, match.group(0), ATTRIBUTION_SIGNATURE,
+            yield Finding(line.number, match.group(0), ATTRIBUTION_SIGNATURE,
                             "delete this tool signature: commits are not attributed to tools or models")
 
 
-def _trailer(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
+def _trailer(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
     match = _TRAILER.fullmatch(line.text)
     if not match:
         return
@@ -318,11 +320,11 @@ def _trailer(line: _Line, config: PolicyConfig) -> Iterator[Violation]:
     name = value.split("<", 1)[0]
     known_address = any(address in value.casefold() for address in tools.addresses())
     if _MODEL.search(_masked(name, config)) or _AIDER_NAME.search(name.strip()) or known_address:
-        yield Violation(line.number, line.text.strip(), ATTRIBUTION_TRAILER,
+        yield Finding(line.number, line.text.strip(), ATTRIBUTION_TRAILER,
                         f"delete this {match.group('key')} trailer: tools and models are not credited")
 
 
-def _unique(violations: Iterable[Violation]) -> Iterator[Violation]:
+def _unique(violations: Iterable[Finding]) -> Iterator[Finding]:
     """One violation per line, rule and offending text: a URL naming a model twice is reported once."""
     seen: set[tuple[int, str, str]] = set()
     for v in violations:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from gitclaim.policy.checker import Violation, check_identity, check_message
+from gitclaim.policy.checker import Finding, check_identity, check_message
 from gitclaim.policy.config import PolicyConfig
 
 
@@ -38,10 +38,10 @@ C = TypeVar("C", bound=CommitRecord)
 @dataclass(frozen=True)
 class CommitReport(Generic[C]):
     commit: C
-    violations: list[Violation]
+    violations: list[Finding]
 
 
-def check_commit(commit: CommitRecord, config: PolicyConfig) -> list[Violation]:
+def check_commit(commit: CommitRecord, config: PolicyConfig) -> list[Finding]:
     """The message (as committed, so verbatim) plus the author and committer identities."""
     return [
         *check_identity("author", commit.author_name, commit.author_email, config),

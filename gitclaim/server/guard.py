@@ -33,7 +33,7 @@ from gitclaim.core.message import parse as parse_message
 from gitclaim.core.refs import id_problem
 from gitclaim.core.repo import ARCHIVE_REF
 from gitclaim.errors import CorruptMission
-from gitclaim.policy import Violation, check_commit
+from gitclaim.policy import Finding, check_commit
 from gitclaim.server.push import MAX_COMMITS, PushedCommit, PushReader, ReceivedUpdate
 from gitclaim.server.rules import Rules, judge_pusher, judge_step, rules_from
 
@@ -163,7 +163,7 @@ def _rewrite(update: ReceivedUpdate) -> str:
            "a mission's history only grows, one commit per state change, and is never rewritten"
 
 
-def _policy_reason(commit: g.Commit, violations: Iterable[Violation]) -> str:
+def _policy_reason(commit: g.Commit, violations: Iterable[Finding]) -> str:
     found = "; ".join((f"line {v.line}: " if v.line else "") + f'{v.rule}: "{v.text}" \N{EM DASH} {v.hint}'
                       for v in violations)
     return f"commit {commit.short}: {POLICY_REFUSAL} (docs/commit-policy.md): {found}"

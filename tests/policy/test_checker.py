@@ -7,8 +7,8 @@ import pytest
 from gitclaim.core import settings
 from gitclaim.errors import InvalidInput
 from gitclaim.policy import (
+    Finding,
     PolicyConfig,
-    Violation,
     check_identity,
     check_message,
     format_violations,
@@ -343,7 +343,7 @@ def test_every_rule_is_documented() -> None:
 ])
 def test_check_identity_refuses_tools(name: str, email: str) -> None:
     assert check_identity("author", name, email, DEFAULT) == [
-        Violation(0, f"{name} <{email}>", "attribution-author",
+        Finding(0, f"{name} <{email}>", "attribution-author",
                   "rewrite the commit with a person as author (git commit --amend --reset-author, or rebase)")]
 
 
@@ -353,8 +353,8 @@ def test_check_identity_accepts_people() -> None:
 
 
 def test_format_violations_lines() -> None:
-    violations = [Violation(3, "AI", "forbidden-term", "remove it"),
-                  Violation(0, "x <y>", "attribution-author", "fix")]
+    violations = [Finding(3, "AI", "forbidden-term", "remove it"),
+                  Finding(0, "x <y>", "attribution-author", "fix")]
     assert format_violations(violations, "MSG") == (
         'MSG:3: forbidden-term: "AI" \N{EM DASH} remove it\nMSG: attribution-author: "x <y>" \N{EM DASH} fix'
     )
