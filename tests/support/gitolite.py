@@ -95,11 +95,11 @@ class GitoliteServer(SshServer):
                             'LOCAL_CODE                =>  "$ENV{HOME}/local",', 1)
         text = re.sub(r"GIT_CONFIG_KEYS\s*=>\s*'',", "GIT_CONFIG_KEYS => 'gitclaim\\\\..*',", text, count=1)
         rc.write_text(f"$ENV{{GITCLAIM_BIN}} = '{self.bin}';\n{text}")
-        from gitclaim.server.guard import hook_script
+        from gitclaim.hooks.install import GUARD_HOOK_NAME, hook_script
 
-        hook = self.home / "local" / "hooks" / "common" / "pre-receive"
+        hook = self.home / "local" / "hooks" / "common" / GUARD_HOOK_NAME
         hook.parent.mkdir(parents=True, exist_ok=True)
-        hook.write_text(hook_script())
+        hook.write_text(hook_script(GUARD_HOOK_NAME))
         hook.chmod(0o755)
         self._gitolite("setup", "--hooks-only")
 
