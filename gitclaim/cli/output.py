@@ -10,7 +10,60 @@ from gitclaim.errors import GitclaimError
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write((_rows_json(data) if isinstance(data, list) else None)
+                     or json.dumps(data, indent=2, ensure_ascii=False))
+    sys.stdout.write("\n")
+
+
+def _scalar(value: Any) -> str | None:
+    """One JSON scalar as json.dumps writes it (ensure_ascii=False), without the encoder's per-call overhead."""
+    kind = type(value)
+    if kind is str:
+        return _STR(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and value == value and value not in (float("inf"), float("-inf")):
+        return float.__repr__(value)
+    return None
+
+
+_STR = json.encoder.encode_basestring
+
+
+def _rows_json(rows: list[Any]) -> str | None:
+    """`json.dumps(rows, indent=2)` byte for byte, for a list of flat objects (a listing), built from the C
+    string encoder per value: with `indent`, json falls back to its pure-Python encoder, which took about as
+    long as everything else of a `list --json` of 10,000 missions. None for anything else."""
+    if not rows:
+        return None
+    keys: dict[str, str] = {}
+    out = []
+    for row in rows:
+        if type(row) is not dict or not row:
+            return None
+        fields = []
+        for key, value in row.items():
+            name = keys.get(key)
+            if name is None:
+                if type(key) is not str:
+                    return None
+                name = keys[key] = f"    {_STR(key)}: "
+            if type(value) is list:
+                items = [_scalar(v) for v in value]
+                if None in items:
+                    return None
+                text = "[\n      " + ",\n      ".join(items) + "\n    ]" if items else "[]"  # type: ignore[arg-type]
+            else:
+                text = _scalar(value)  # type: ignore[assignment]
+                if text is None:
+                    return None
+            fields.append(name + text)
+        out.append("  {\n" + ",\n".join(fields) + "\n  }")
+    return "[\n" + ",\n".join(out) + "\n]"
 
 
 def line(text: str = "") -> None:
