@@ -58,12 +58,15 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 class Node:
     tag: str
     attrs: dict[str, str]
-    children: list[Node] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
+    content: list[Node | str] = field(default_factory=list)  # child elements and text, in document order
+
+    @property
+    def children(self) -> list[Node]:
+        return [c for c in self.content if isinstance(c, Node)]
 
     @property
     def text(self) -> str:
-        return "".join([*self.parts, *(c.text for c in self.children)])
+        return "".join(c if isinstance(c, str) else c.text for c in self.content)
 
     def classes(self) -> set[str]:
         return set(self.attrs.get("class", "").split())
@@ -92,12 +95,12 @@ class _Builder(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         node = Node(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(node)
+        self.stack[-1].content.append(node)
         if tag not in VOID:
             self.stack.append(node)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
+        self.stack[-1].content.append(Node(tag, {k: v or "" for k, v in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
         for i in range(len(self.stack) - 1, 0, -1):
@@ -106,7 +109,7 @@ class _Builder(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        self.stack[-1].parts.append(data)
+        self.stack[-1].content.append(data)
 
 
 def parse(html: str) -> Node:

@@ -124,6 +124,7 @@ def test_board_page_renders_in_chromium_with_columns_holders_and_timeline(
     act1 = dom.find("article", data_id="act1")
     assert act1.find(cls="holder").text.startswith("agent-a · Test User · ")
     assert act1.find(cls="progress").text.strip() == "40%"
+    assert re.search(r"since \S+Z · last activity \d+s ago · lease 23h\d\dm left", " ".join(act1.find(cls="times").text.split()))
     act2 = dom.find("article", data_id="act2")
     assert act2.find(cls="holder").text.startswith(EVIL_SESSION + " · Test User · ")
     assert dom.find("article", data_id="bl1").find(cls="blocker").text == "blocked: which database?"
