@@ -1,5 +1,8 @@
 """The one module that runs git.
 
+What git prints is read by core/gitrecords.py (pure parsers, no processes): the commit record `Commit` and
+`parse_commit`, trees, `cat-file --batch` output; their names are also importable from here.
+
 Every git process gitclaim starts goes through `Git.run`: argument lists only (never a shell), machine formats
 only (`--porcelain`, `-z`, `--format`, `cat-file --batch`), never localized prose. Options are separated from
 user text by the callers' validation (mission ids never start with '-') and by `--` / `--end-of-options` where
@@ -15,6 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from gitclaim.core.gitrecords import LOG_FORMAT, parse_batch, parse_log
+from gitclaim.core.gitrecords import Commit as Commit
+from gitclaim.core.gitrecords import GitObject as GitObject
+from gitclaim.core.gitrecords import Ident as Ident
+from gitclaim.core.gitrecords import TreeEntry as TreeEntry
+from gitclaim.core.gitrecords import parse_commit as parse_commit
+from gitclaim.core.gitrecords import parse_ident as parse_ident
+from gitclaim.core.gitrecords import parse_tree as parse_tree
 from gitclaim.errors import GitclaimError, InvalidInput, NotARepository, RemoteError
 
 # Git must never stop to ask a person anything, and must speak the same language whatever the user's locale.
@@ -164,12 +175,6 @@ def config_set(git: Git, key: str, value: str, *, add: bool = False) -> None:
 # Objects: read in batches through `cat-file --batch`, written with hash-object, mktree and commit-tree
 
 
-class GitObject(NamedTuple):
-    oid: str
-    type: str
-    data: bytes
-
-
 def cat_file_batch(git: Git, specs: Sequence[str]) -> list[GitObject | None]:
     """Read many objects in one `cat-file --batch` process; None for a spec that names nothing."""
     if not specs:
@@ -179,24 +184,7 @@ def cat_file_batch(git: Git, specs: Sequence[str]) -> list[GitObject | None]:
             raise ValueError("object spec with a newline")
     payload = ("\n".join(specs) + "\n").encode()
     res = git.run(["cat-file", "--batch"], input=payload)
-    return _parse_batch(res.stdout, len(specs))
-
-
-def _parse_batch(out: bytes, count: int) -> list[GitObject | None]:
-    objects: list[GitObject | None] = []
-    pos = 0
-    for _ in range(count):
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].decode()
-        pos = nl + 1
-        fields = header.split(" ")
-        if len(fields) != 3 or not fields[2].isdigit():  # "<spec> missing" / "<spec> ambiguous"
-            objects.append(None)
-            continue
-        size = int(fields[2])
-        objects.append(GitObject(fields[0], fields[1], out[pos:pos + size]))
-        pos += size + 1
-    return objects
+    return parse_batch(res.stdout, len(specs))
 
 
 class CatFile:
@@ -228,84 +216,6 @@ class CatFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class TreeEntry(NamedTuple):
-    mode: str
-    type: str
-    oid: str
-    name: str
-
-
-def parse_tree(data: bytes) -> list[TreeEntry]:
-    """Entries of a raw tree object (`<mode> <name>\\0<20 or 32 byte id>` repeated)."""
-    entries: list[TreeEntry] = []
-    pos = 0
-    oid_len = 20
-    while pos < len(data):
-        sp = data.index(b" ", pos)
-        nul = data.index(b"\0", sp)
-        mode = data[pos:sp].decode()
-        name = data[sp + 1:nul].decode("utf-8", "surrogateescape")
-        oid = data[nul + 1:nul + 1 + oid_len].hex()
-        kind = "tree" if mode == "40000" else ("commit" if mode == "160000" else "blob")
-        entries.append(TreeEntry(mode.rjust(6, "0"), kind, oid, name))
-        pos = nul + 1 + oid_len
-    return entries
-
-
-class Commit(NamedTuple):
-    """gitclaim's one record of a commit: what `parse_commit` reads from a raw commit object. The store walks
-    missions' histories with it, the commit policy checks its message and identities, the guard judges it."""
-
-    oid: str
-    tree: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    author_time: int
-    committer_name: str
-    committer_email: str
-    committer_time: int
-    message: str
-
-    @property
-    def short(self) -> str:
-        return self.oid[:12]
-
-
-class Ident(NamedTuple):
-    name: str
-    email: str
-    time: int  # seconds since the epoch; 0 when the line has none
-
-
-def parse_commit(oid: str, data: bytes) -> Commit:
-    """A raw commit object (as `cat-file --batch` gives it) as a Commit."""
-    head, _, message = data.partition(b"\n\n")
-    tree, parents = "", []
-    author = committer = Ident("", "", 0)
-    for line in head.split(b"\n"):
-        key, _, value = line.decode("utf-8", "replace").partition(" ")
-        if key == "tree":
-            tree = value
-        elif key == "parent":
-            parents.append(value)
-        elif key == "author":
-            author = parse_ident(value)
-        elif key == "committer":
-            committer = parse_ident(value)
-    return Commit(oid, tree, tuple(parents), author.name, author.email, author.time, committer.name,
-                  committer.email, committer.time, message.decode("utf-8", "replace"))
-
-
-def parse_ident(value: str) -> Ident:
-    """'Name <mail> 1700000000 +0000' -> Ident('Name', 'mail', 1700000000), as commit objects and `git var`
-    write identities."""
-    who, _, when = value.rpartition("> ")
-    name, _, email = who.rpartition("<")
-    stamp = when.split(" ")[0]
-    return Ident(name.strip(), email, int(stamp) if stamp.isdigit() else 0)
 
 
 def var_ident(git: Git, which: str) -> tuple[str, str] | None:
@@ -355,12 +265,6 @@ def git_path(git: Git, name: str) -> Path:
     return (git.cwd / res.text().strip()).resolve()
 
 
-# One record per commit, in the fields of `Commit` (the same record `parse_commit` makes of a raw object): fields
-# split by the unit separator, records by NUL (`-z`); the message comes last so a separator inside it cannot
-# shift the other fields.
-_LOG_FORMAT = "%x1f".join(("%H", "%T", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%B"))
-
-
 def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ()) -> list[Commit]:
     """Every commit on the first-parent chains of `tips`, stopping at commits reachable from `exclude`: one
     `git log` process for any number of chains (revisions go in on stdin, so the argument list stays short)."""
@@ -370,16 +274,8 @@ def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ())
     if any("\n" in rev or rev.startswith("-") for rev in revs):
         raise ValueError("revision with a newline or a leading dash")
     res = git.run(["-c", "log.showSignature=false", "log", "--first-parent", "--no-decorate", "--no-color",
-                   "-z", f"--format={_LOG_FORMAT}", "--stdin"], input=("\n".join(revs) + "\n").encode())
-    commits = []
-    for record in res.stdout.split(b"\0"):
-        fields = record.decode("utf-8", "replace").split("\x1f", 9)
-        if len(fields) != 10:
-            continue
-        oid, tree, parents, an, ae, atime, cn, ce, ctime, message = fields
-        commits.append(Commit(oid, tree, tuple(parents.split()), an, ae, int(atime or 0), cn, ce, int(ctime or 0),
-                              message))
-    return commits
+                   "-z", f"--format={LOG_FORMAT}", "--stdin"], input=("\n".join(revs) + "\n").encode())
+    return parse_log(res.stdout)
 
 
 def write_blob(git: Git, data: bytes) -> str:
