@@ -171,6 +171,14 @@ def config_set(git: Git, key: str, value: str, *, add: bool = False) -> None:
     git.run(["config", "--add", key, value] if add else ["config", key, value])
 
 
+def init_bare(git: Git, path: Path) -> None:
+    git.run(["init", "-q", "--bare", "--", str(path)])
+
+
+def clone(git: Git, url: str, path: Path) -> None:
+    git.run(["clone", "-q", "--", url, str(path)])
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Objects: read in batches through `cat-file --batch`, written with hash-object, mktree and commit-tree
 
@@ -276,6 +284,12 @@ def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ())
     res = git.run(["-c", "log.showSignature=false", "log", "--first-parent", "--no-decorate", "--no-color",
                    "-z", f"--format={LOG_FORMAT}", "--stdin"], input=("\n".join(revs) + "\n").encode())
     return parse_log(res.stdout)
+
+
+def trailer_values(git: Git, tip: str, key: str) -> list[str]:
+    """The value of trailer `key` in every commit reachable from `tip`, newest first (one `git log`)."""
+    res = git.run(["log", f"--format=%(trailers:key={key},valueonly)%x00", tip, "--"])
+    return [value.strip() for value in res.text().split("\0") if value.strip()]
 
 
 def write_blob(git: Git, data: bytes) -> str:

@@ -59,14 +59,14 @@ def _setup(base: Path, agents: int, env: dict[str, str]) -> tuple[Path, list[Pat
     (base / "gitconfig").write_text("[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n")
     remote = base / "remote.git"
     top = g.Git(base, env)
-    top.run(["init", "-q", "--bare", str(remote)])
+    g.init_bare(top, remote)
     clones = []
     for i in range(1, agents + 1):
         path = base / f"agent-{i}"
-        top.run(["clone", "-q", str(remote), str(path)])
+        g.clone(top, str(remote), path)
         cg = g.Git(path, env)
-        cg.run(["config", "user.name", f"Agent {i}"])
-        cg.run(["config", "user.email", f"agent{i}@demo.invalid"])
+        g.config_set(cg, "user.name", f"Agent {i}")
+        g.config_set(cg, "user.email", f"agent{i}@demo.invalid")
         clones.append(path)
     return remote, clones
 
@@ -144,8 +144,8 @@ def _audit(remote: Path, env: dict[str, str], result: DemoResult) -> None:
     rg = g.Git(remote, env)
     for ref, tip in g.for_each_ref(rg, "refs/missions/"):
         mission_id = ref.rsplit("/", 1)[1]
-        log = rg.run(["log", "--format=%(trailers:key=Gitclaim-Action,valueonly)%x00", tip]).text()
-        result.claims_per_mission[mission_id] = sum(1 for a in log.split("\0") if a.strip() == "claim")
+        actions = g.trailer_values(rg, tip, "Gitclaim-Action")
+        result.claims_per_mission[mission_id] = sum(1 for a in actions if a == "claim")
         blob = g.cat_file_batch(rg, [f"{tip}:mission.md"])[0]
         if blob is not None:
             result.assignments[mission_id] = m.parse(blob.data, mission_id).claimed_by or "?"
