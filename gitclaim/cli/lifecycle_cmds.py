@@ -80,7 +80,7 @@ def archive(
         line(f"{'would archive' if dry_run else 'archived'} {row['mission_id']} ({row['status']}, finished "
              f"{row['finished_at'] or 'at an unknown time'})")
     if not result.missions:
-        line("nothing to archive" + (f" (no DONE or FAILED mission finished {older_than} ago)"
+        line("nothing to archive" + (f" (no DONE or FAILED mission finished at least {older_than} ago)"
                                      if age.total_seconds() else " (no DONE or FAILED mission)"))
     elif not dry_run:
         line(f"archived {_count(len(result.missions), 'mission')} in {_count(len(result.commits), 'commit')} "

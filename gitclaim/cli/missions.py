@@ -14,7 +14,7 @@ from gitclaim.cli import hot
 from gitclaim.cli.app import app
 from gitclaim.cli.output import emit_json, line, table, warn
 from gitclaim.cli.workspace import open_store
-from gitclaim.core import execlog
+from gitclaim.core import execlog, timeutil
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
@@ -77,6 +77,8 @@ def new(
                                             "(mission.md, workflow.md, start.md, agents/)."),
     profile: str | None = typer.Option(None, "--profile", help="Start from a template: simple, standard, "
                                           "complex."),
+    reuse_archived: bool = typer.Option(False, "--reuse-archived-id", help="Accept an id that an archived "
+                                        "mission has (a `requires:` naming it then means the new mission)."),
     json_out: bool = JSON,
 ) -> None:
     """Publish a new QUEUED mission (exit 3 if the id exists)."""
@@ -84,7 +86,7 @@ def new(
     store = open_store()
     out = create.new_mission(
         store, mission_id, title=title, priority=priority, body_file=body_file, requires=tuple(requires),
-        from_dir=from_dir, profile=profile,
+        from_dir=from_dir, profile=profile, reuse_archived=reuse_archived,
     )
     if json_out:
         emit_json({**out.state.mission.to_json(), "changed": out.changed, "commit": out.state.commit})
@@ -111,10 +113,22 @@ def list_cmd(
         emit_json([row for row in result.rows])
         return
     if not result.rows:
-        line("no missions" + (f" with status {status.upper()}" if status else ""))
+        line(_nothing_listed(store, status, stale, archived))
         return
-    table([_list_row(r) for r in result.rows],
-          ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "TITLE"])
+    rows = [_list_row(r) for r in result.rows]
+    headers = ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "TITLE"]
+    if any(r["requires"] for r in result.rows):  # the column only when some mission has requirements
+        rows = [[*row[:-1], ",".join(r["requires"]), row[-1]] for row, r in zip(rows, result.rows, strict=True)]
+        headers.insert(-1, "REQUIRES")
+    table(rows, headers)
+
+
+def _nothing_listed(store, status: str | None, stale: bool, archived: bool) -> str:
+    """Say what the filters found nothing for, not just 'no missions' while there are some."""
+    what = f"{'archived ' if archived else ''}missions" + (f" with status {status.upper()}" if status else "")
+    if stale:
+        return f"no stale {what} (none held and idle for more than {timeutil.format_duration(store.repo.ttl)})"
+    return f"no {what}"
 
 
 def _list_row(r: dict) -> list[str]:

@@ -71,9 +71,10 @@ def _event(oid: str, stamp: int, message: str, mission: m.Mission | None) -> Eve
     )
 
 
-def describe(ev: Event) -> str | None:
-    """One log line's text (after the time); None for events the log leaves out (heartbeats)."""
-    t, text = ev.trailers, " ".join(ev.text.split())
+def describe(ev: Event, *, multiline: bool = False) -> str | None:
+    """One log line's text (after the time); None for events the log leaves out (heartbeats). With
+    `multiline`, the lines of a multi-line message are kept (render() indents them under the entry)."""
+    t, text = ev.trailers, _text(ev.text, multiline)
     by = f' by session "{ev.session}"' if ev.session else ""
     if ev.action in ("create", "import"):
         return f"**{'CREATED' if ev.action == 'create' else 'IMPORTED'}**"
@@ -109,6 +110,8 @@ def _describe_log(kind: str, t: dict[str, str], text: str) -> str:
     if kind == "decision":
         q = f"{t['question']} -> " if t.get("question") else ""
         chosen = t.get("chosen", "")
+        if not chosen:  # a decision told only as text: the text is the decision
+            return f"**DECISION**{task}: {q}{text}"
         why = f" ({text})" if text and text != chosen else ""
         return f"**DECISION**{task}: {q}{chosen}{why}"
     if kind == "issue":
@@ -118,15 +121,24 @@ def _describe_log(kind: str, t: dict[str, str], text: str) -> str:
     return f"{text}{task}"
 
 
+def _text(text: str, multiline: bool) -> str:
+    if not multiline:
+        return " ".join(text.split())
+    lines = [" ".join(ln.split()) for ln in text.strip().splitlines()]
+    return "\n".join(lines)
+
+
 def render(events: list[Event]) -> str:
     lines = ["## Execution Log"]
     day = None
     for ev in events:
-        line = describe(ev)
+        line = describe(ev, multiline=True)
         if line is None:
             continue
         if ev.when.date() != day:
             day = ev.when.date()
             lines += ["", f"### {day.isoformat()}", ""]
-        lines.append(f"- {ev.when.strftime('%H:%M')} - {line}")
+        first, *more = line.split("\n")
+        lines.append(f"- {ev.when.strftime('%H:%M')} - {first}")
+        lines += [f"  {ln}".rstrip() for ln in more]  # indented: the entry's continuation in Markdown
     return "\n".join(lines) + "\n"

@@ -51,9 +51,29 @@ class Result(NamedTuple):
         return self.stdout.decode("utf-8", "replace")
 
     def error_line(self) -> str:
-        """The last non-empty stderr line: what git itself said, for messages only, never for decisions."""
-        lines = [ln.strip() for ln in self.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-        return lines[-1] if lines else f"git exited with {self.returncode}"
+        """What git said went wrong, for messages only, never for decisions: its `fatal:` / `error:` lines
+        when it printed any (the lines after them are advice such as "Please make sure you have the correct
+        access rights and the repository exists", which on its own says nothing), else all its lines joined."""
+        return describe_stderr(self.stderr) or f"git exited with {self.returncode}"
+
+
+# What git adds after the line that names the problem: true of every remote failure, so it explains none.
+_BOILERPLATE = frozenset((
+    "fatal: Could not read from remote repository.",
+    "Please make sure you have the correct access rights",
+    "and the repository exists.",
+))
+
+
+def describe_stderr(stderr: bytes) -> str:
+    """git's own words for a failure: its `fatal:`/`error:` lines, else all its lines, without the generic
+    advice that follows them (an ssh or proxy failure is a line without a prefix, kept for that reason)."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("hint:")]
+    specific = [ln for ln in lines if ln not in _BOILERPLATE]
+    lines = specific or lines
+    errors = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return "; ".join(errors or lines)
 
 
 class GitTimeout(RemoteError):
@@ -374,6 +394,11 @@ class PushOutcome(NamedTuple):
 
     def rejected(self, ref: str) -> bool:
         return self.flags.get(ref) == "!"
+
+    @property
+    def unanswered(self) -> bool:
+        """git failed without a verdict on any ref: it could not reach the remote (or lost it mid-way)."""
+        return self.returncode != 0 and not self.flags
 
 
 def push_cas(git: Git, remote: str, updates: Sequence[RefUpdate], *, timeout: float,

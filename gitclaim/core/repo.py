@@ -71,25 +71,37 @@ class Repo:
         for url in self.remote_urls(self.remote):
             ssh.stop_master(self.git.env, url)
 
+    def _setting(self, env: str, key: str) -> tuple[str | None, str]:
+        """A per-clone setting and where it came from, so a bad value's message names the place to fix."""
+        if os.environ.get(env):
+            return os.environ[env], f"environment variable {env}"
+        return self.get(key), f"git config {key}"
+
     @property
     def timeout(self) -> float:
-        raw = os.environ.get("GITCLAIM_TIMEOUT") or self.get("gitclaim.timeout")
+        raw, source = self._setting("GITCLAIM_TIMEOUT", "gitclaim.timeout")
         if not raw:
             return DEFAULT_TIMEOUT
         try:
             value = timeutil.parse_duration(raw).total_seconds()
         except InvalidInput:
-            raise InvalidInput(f"invalid gitclaim.timeout {raw!r}: use seconds or a duration like 30s") from None
+            raise InvalidInput(f"invalid time limit {raw!r} in {source}: use seconds or a duration like 30s"
+                               ) from None
         if value <= 0:
-            raise InvalidInput("gitclaim.timeout must be positive")
+            raise InvalidInput(f"invalid time limit {raw!r} in {source}: it must be positive")
         return value
 
     @property
     def ttl_override(self) -> timedelta | None:
         """This clone's or process's lease (GITCLAIM_TTL, git config gitclaim.ttl), which wins over the
         committed lease_ttl (core/settings.py); None when neither is set."""
-        raw = os.environ.get("GITCLAIM_TTL") or self.get("gitclaim.ttl")
-        return timeutil.parse_duration(raw) if raw else None
+        raw, source = self._setting("GITCLAIM_TTL", "gitclaim.ttl")
+        if not raw:
+            return None
+        try:
+            return timeutil.parse_duration(raw)
+        except InvalidInput as err:
+            raise InvalidInput(f"{err} in {source}") from None
 
     @property
     def heartbeat_override(self) -> timedelta | None:

@@ -80,6 +80,9 @@ class Store:
         self._synced: set[str] = set()  # the refspecs fetched during this command: its state is fresh
         self.pushes = 0  # push attempts made by this store, reported by `next`, `archive` and the benchmarks
         self._objects: ObjectWriter | None = None
+        # Says why a mission the remote does not have is missing (it was archived), when the front end wired
+        # one in (missions/workspace.py): the core cannot read the archive itself.
+        self.explain_missing: Callable[[str], GitclaimError | None] | None = None
 
     @property
     def objects(self) -> ObjectWriter:
@@ -162,18 +165,27 @@ class Store:
         commit, tree, blob = g.cat_file_batch(self.git, [ref, f"{ref}^{{tree}}", f"{ref}:{m.FILENAME}"])
         if commit is None:
             return None
-        if blob is None or tree is None:
+        if tree is None:
             raise CorruptMission(f"mission {mission_id}: its tip commit holds no {m.FILENAME}")
-        return State(m.parse(blob.data, mission_id), commit.oid, tuple(g.parse_tree(tree.data)))
+        return State(_parse_blob(blob, mission_id), commit.oid, tuple(g.parse_tree(tree.data)))
 
     def ids(self) -> list[tuple[str, str]]:
         """(mission id, tip oid) of every local mission ref; refs whose names are not valid ids are skipped."""
-        out = []
+        return self._refs()[0]
+
+    def _refs(self) -> tuple[list[tuple[str, str]], list[CorruptMission]]:
+        """The valid mission refs, and an error for each ref under refs/missions/ whose name is no valid id
+        (written by hand or by another tool: gitclaim cannot address it, but must not hide it either)."""
+        valid, invalid = [], []
         for ref, oid in g.for_each_ref(self.git, MISSIONS_PREFIX):
             mission_id = ref[len(MISSIONS_PREFIX):]
-            if not id_problem(mission_id):
-                out.append((mission_id, oid))
-        return out
+            problem = id_problem(mission_id)
+            if problem:
+                invalid.append(CorruptMission(f"ref {ref}: its name is not a valid mission id (it {problem}); "
+                                              "gitclaim ignores it: rename or delete it on the remote"))
+            else:
+                valid.append((mission_id, oid))
+        return valid, invalid
 
     def all(self, *, bodies: bool = True) -> tuple[list[State], list[CorruptMission]]:
         """Every mission in the local mirror: one for-each-ref and one cat-file, whatever their number.
@@ -181,7 +193,7 @@ class Store:
 
         `bodies=False` (listings, `next`, `start`) returns missions without their body and reads them through
         the cache of parsed missions (core/cache.py): only missions whose tip moved are read and parsed."""
-        refs = self.ids()
+        refs, broken = self._refs()
         cache = None
         if not bodies:
             from gitclaim.core.cache import MissionCache
@@ -196,12 +208,10 @@ class Store:
                     found[mission_id] = hit
             todo = [(mission_id, oid) for mission_id, oid in refs if mission_id not in found]
         blobs = g.cat_file_batch(self.git, [f"{oid}:{m.FILENAME}" for _, oid in todo])
-        broken, parsed = [], 0
+        parsed = 0
         for (mission_id, oid), blob in zip(todo, blobs, strict=False):
             try:
-                if blob is None:
-                    raise CorruptMission(f"mission {mission_id}: its tip commit holds no {m.FILENAME}")
-                mission = m.parse(blob.data, mission_id)
+                mission = _parse_blob(blob, mission_id)
             except CorruptMission as err:
                 broken.append(err)
                 continue
@@ -224,6 +234,7 @@ class Store:
             self.sync()
             state = self.local(mission_id)
         if state is None:
+            self._missing(mission_id, None, False)
             raise NotFound(f"no mission {mission_id!r} on remote {self.repo.remote!r}")
         return state
 
@@ -273,7 +284,11 @@ class Store:
             if base is None and not self.fetched and not creates:
                 self.sync()
                 base = self.local(mission_id)
-            base, change = self._decide(mission_id, decide, base)
+            try:
+                base, change = self._decide(mission_id, decide, base)
+            except NotFound:
+                self._missing(mission_id, base, creates)
+                raise
             if change is None:
                 return None
             return [g.RefUpdate(ref, self._write_commit(base, change), base.commit if base else None)]
@@ -311,6 +326,13 @@ class Store:
             self.sync()
             state = self.local(mission_id)
         return state, decide(state)
+
+    def _missing(self, mission_id: str, state: State | None, creates: bool) -> None:
+        """Raise what explains a refusal for a missing mission (it is archived), if anything does."""
+        if state is None and not creates and self.explain_missing is not None:
+            err = self.explain_missing(mission_id)
+            if err is not None:
+                raise err
 
     def swap(self, subject: str, plan: Plan, *, refspecs: Sequence[str] = (MISSIONS_REFSPEC,),
              race: str = "") -> list[g.RefUpdate] | None:
@@ -388,6 +410,16 @@ class Store:
         try:
             self.sync(refspecs)
         except RemoteError as err:
+            if isinstance(verdict, g.PushOutcome) and verdict.unanswered:
+                said = "; ".join(verdict.remote_messages)
+                if said in str(err):
+                    # The fetch failed exactly as the push did (no such repository, connection refused): the
+                    # push never got through, so say git's reason, not "no answer" (a slow server).
+                    raise RemoteError(f"{subject}: cannot push to remote {remote!r}: {said}") from None
+                raise RemoteError(
+                    f"{subject}: the push to remote {remote!r} failed ({said}) and the remote could not be read "
+                    f"again ({err}); whether it landed is unknown and will be read again by the next command"
+                ) from None
             raise RemoteError(
                 f"{subject}: no answer from remote {remote!r}; the outcome of the push is unknown and will be "
                 f"read again by the next command ({err})"
@@ -406,6 +438,18 @@ class Store:
             )
         push = "atomic push" if len(updates) > 1 else "push"
         raise RemoteError(f"{subject}: remote {remote!r} refused the {push}: {'; '.join(verdict.remote_messages)}")
+
+
+def _parse_blob(blob: g.GitObject | None, mission_id: str) -> m.Mission:
+    if blob is None:
+        raise CorruptMission(f"mission {mission_id}: its tip commit holds no {m.FILENAME}")
+    if blob.type != "blob":
+        raise CorruptMission(f"mission {mission_id}: its {m.FILENAME} is a {_KINDS.get(blob.type, blob.type)}, "
+                             "not a file")
+    return m.parse(blob.data, mission_id)
+
+
+_KINDS = {"tree": "directory", "commit": "submodule"}
 
 
 def _tree_sort_key(entry: g.TreeEntry) -> str:

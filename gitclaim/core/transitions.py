@@ -133,29 +133,42 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
 
 
 def held_message(cur: m.Mission, now: datetime, ttl: timedelta, *, steal: bool = False) -> str:
+    """The refusal of a claim on a held mission. It names the holder and, for a live claim, points at other
+    work, never at the override: an agent runs the next command it is shown, and `--force` on a colleague's
+    live claim must be a deliberate choice (it is in --help and docs/lifecycle.md). A stale claim is
+    different: taking it over is the intended way on, so its hint stays."""
     last = cur.last_activity_at()
-    idle = f", last activity {timeutil.format_duration(now - last)} ago" if last else ""
-    hint = ""
-    if steal:
+    idle = f", last activity {timeutil.format_duration(idle_time(now, last))} ago" if last else ""
+    if is_stale(cur, now, ttl):
+        hint = (f"; the claim is stale (idle for more than {timeutil.format_duration(ttl)}): take it over with "
+                f"gitclaim claim {cur.mission_id} --steal")
+    elif steal:
         left = (last + ttl - now) if last else timedelta(0)
-        hint = f"; the claim is not stale (stale after {timeutil.format_duration(ttl)} idle, in " \
-               f"{timeutil.format_duration(left)}): use --force --reason TEXT to take over a live claim"
+        hint = (f"; the claim is live, not stale (stale after {timeutil.format_duration(ttl)} idle, in "
+                f"{timeutil.format_duration(left)}): leave it to its holder and take other work: gitclaim next")
+    else:
+        hint = "; take other work: gitclaim next"
     return (f"mission {cur.mission_id} is held by {cur.holder_text()} since {cur.claimed_at} "
             f"(epoch {cur.claim_epoch}{idle}){hint}")
+
+
+def idle_time(now: datetime, last: datetime) -> timedelta:
+    """Time since the last activity, never negative: the reader's clock may lag the writer's by a second."""
+    return max(now - last, timedelta(0))
 
 
 # ---- writes by the holder ----------------------------------------------------------------------------------
 
 def require_holder(state: State | None, actor: Actor, mission_id: str, doing: str,
-                   epoch: int | None = None) -> m.Mission:
-    """Fencing: only the current holder may write, and only within its own claim (epoch when given)."""
+                   epoch: int | None = None, store: Store | None = None) -> m.Mission:
+    """Fencing: only the current holder may write, and only within its own claim (epoch when given).
+    With `store`, a refusal reads the mission's history to tell a former holder from someone who never held
+    it (only the refusal pays for that walk)."""
     if state is None:
         raise NotFound(f"no mission {mission_id!r}")
     cur = state.mission
     if cur.held and cur.claim_instance != actor.instance:
-        raise Conflict(f"cannot {doing} mission {mission_id}: it is held by {cur.holder_text()}, who took it "
-                       f"over at {cur.claimed_at} (epoch {cur.claim_epoch}); you no longer hold it",
-                       holder=cur.holder_json())
+        raise Conflict(_not_yours(state, actor, doing, epoch, store), holder=cur.holder_json())
     if cur.status in m.FINISHED:
         raise Conflict(f"cannot {doing} mission {mission_id}: it is {cur.status} since {cur.finished_at}")
     if not cur.held:
@@ -168,6 +181,37 @@ def require_holder(state: State | None, actor: Actor, mission_id: str, doing: st
     return cur
 
 
+def _not_yours(state: State, actor: Actor, doing: str, epoch: int | None, store: Store | None) -> str:
+    cur = state.mission
+    took_over, held_before = _claim_history(state, actor.instance, store)
+    how = f"who took it over at {cur.claimed_at}" if took_over else f"since {cur.claimed_at}"
+    head = f"cannot {doing} mission {cur.mission_id}: it is held by {cur.holder_text()}, {how} (epoch " \
+           f"{cur.claim_epoch})"
+    if held_before or epoch is not None:
+        return f"{head}; you no longer hold it"
+    return f"{head}; you do not hold it (take other work: gitclaim next)"
+
+
+def _claim_history(state: State, instance: str, store: Store | None) -> tuple[bool, bool]:
+    """(the current claim is a takeover, `instance` claimed this mission before), from its commit chain."""
+    if store is None:
+        return state.mission.claim_epoch > 1, False
+    from gitclaim.core import message
+
+    current: str | None = None
+    held_before = False
+    for commit, _ in store.walk(state.commit, state.mission_id):
+        _, _, trailers = message.parse(commit.message)
+        action = trailers.get("action")
+        if action not in ("claim", "takeover"):
+            continue
+        current = current or action
+        if trailers.get("instance") == instance:
+            held_before = True
+            break
+    return current == "takeover", held_before
+
+
 def _holder_trailers(actor: Actor, cur: m.Mission) -> dict[str, str]:
     return {"Instance": actor.instance, "Epoch": str(cur.claim_epoch)}
 
@@ -177,7 +221,7 @@ def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = N
     note = user_text(note, "the note")
 
     def decide(state: State | None) -> Change:
-        cur = require_holder(state, actor, mission_id, "release", epoch)
+        cur = require_holder(state, actor, mission_id, "release", epoch, store)
         new = cur.evolve(status=m.QUEUED, claimed_at=None, claimed_by=None, claim_user=None,
                          claim_instance=None, last_activity=actor.stamp, blocked_reason=None)
         return Change(new, MissionMessage("release", mission_id, "release", note, _holder_trailers(actor, cur)))
@@ -199,7 +243,7 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
         if state is not None and state.mission.status == status \
                 and state.mission.claim_instance == actor.instance:
             return _new_summary(state.mission, actor, summary, epoch)
-        cur = require_holder(state, actor, mission_id, "finish" if status == m.DONE else "fail", epoch)
+        cur = require_holder(state, actor, mission_id, "finish" if status == m.DONE else "fail", epoch, store)
         if guard is not None:
             guard(cur)
         new = cur.evolve(status=status, summary=summary or cur.summary, finished_at=actor.stamp,
@@ -211,7 +255,7 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
 
 def heartbeat(store: Store, actor: Actor, mission_id: str, *, epoch: int | None = None) -> Outcome:
     def decide(state: State | None) -> Change:
-        cur = require_holder(state, actor, mission_id, "heartbeat", epoch)
+        cur = require_holder(state, actor, mission_id, "heartbeat", epoch, store)
         new = cur.evolve(last_activity=actor.stamp)
         return Change(new, MissionMessage("heartbeat", mission_id, "heartbeat", "", _holder_trailers(actor, cur)))
 
@@ -264,7 +308,7 @@ def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: 
     entry.check()
 
     def decide(state: State | None) -> Change:
-        cur = require_holder(state, actor, mission_id, "log on", epoch)
+        cur = require_holder(state, actor, mission_id, "log on", epoch, store)
         if guard is not None:
             guard(cur)
         changes: dict = {"last_activity": actor.stamp}

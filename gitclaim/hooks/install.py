@@ -119,6 +119,13 @@ def install_guard_hook(repo: Path, *, force: bool = False) -> InstallResult:
     return InstallResult(action, hook, legacy, what="gitclaim guard")
 
 
+def installed_hook(git: Git, name: str = HOOK_NAME) -> Path | None:
+    """One of our client hooks' path when it is in place and executable, else None."""
+    hook = hooks_dir(git) / _known(name)
+    text = _read(hook) if hook.is_file() else None
+    return hook if text is not None and _is_ours(text, hook_id(name)) and os.access(hook, os.X_OK) else None
+
+
 def place_hook(hook: Path, script: str, hook_id: str, *, force: bool = False,
                scratch: Path | None = None) -> tuple[Literal["installed", "updated", "unchanged"], Path | None]:
     """Put `script` at `hook`, for every hook gitclaim ships (commit-msg here, the server guard's pre-receive).

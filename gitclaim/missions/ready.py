@@ -61,6 +61,24 @@ def ready_now(store: Store) -> tuple[list[State], list[State], list[CorruptMissi
     return states, ready(states, _archived_done(store, states)), broken
 
 
+def waiting(states: list[State], ready_ids: set[str]) -> list[tuple[str, list[str]]]:
+    """Each QUEUED mission that is not ready, with what it waits on: `a (ACTIVE)`, `x (no such mission)`."""
+    status = {s.mission_id: s.mission.status for s in states}
+    out = []
+    for st in sorted(states, key=lambda s: (s.mission.priority, s.mission_id)):
+        if st.mission.status != m.QUEUED or st.mission_id in ready_ids:
+            continue
+        on = [f"{r} ({status.get(r, 'not live')})" for r in st.mission.requires
+              if status.get(r) != m.DONE]
+        out.append((st.mission_id, on or ["archived requirements that are not DONE"]))
+    return out
+
+
+def describe_waiting(waits: list[tuple[str, list[str]]], limit: int = 5) -> str:
+    shown = "; ".join(f"{mid} waits on {', '.join(on)}" for mid, on in waits[:limit])
+    return shown + (f"; and {len(waits) - limit} more" if len(waits) > limit else "")
+
+
 def next_mission(store: Store, actor: claims.Actor) -> Claimed:
     """Fetch once, claim the best ready mission; on a lost race, re-read and take the next best."""
     store.sync()
@@ -68,7 +86,7 @@ def next_mission(store: Store, actor: claims.Actor) -> Claimed:
     for attempt in range(MAX_ROUNDS):
         states, candidates, _ = ready_now(store)
         if not candidates:
-            raise NothingReady(_nothing_ready(states))
+            raise NothingReady(_nothing_ready(states, waiting(states, set())))
         pick = choose(candidates, actor.instance, attempt)
         try:
             out = claims.claim(store, actor, pick.mission_id)
@@ -79,10 +97,10 @@ def next_mission(store: Store, actor: claims.Actor) -> Claimed:
     raise Conflict(f"lost {lost} races in a row for ready missions; try again")
 
 
-def _nothing_ready(states: list[State]) -> str:
+def _nothing_ready(states: list[State], waits: list[tuple[str, list[str]]]) -> str:
     queued = [s for s in states if s.mission.status == m.QUEUED]
     held = [s for s in states if s.mission.status in m.HELD]
     if queued:
-        return (f"nothing ready to claim: {len(queued)} queued missions wait on requirements that are not DONE, "
-                f"{len(held)} are held")
+        return (f"nothing ready to claim: {len(queued)} queued missions wait on requirements that are not DONE "
+                f"({describe_waiting(waits)}), {len(held)} are held")
     return f"nothing ready to claim: no queued missions ({len(held)} held, {len(states) - len(held)} others)"

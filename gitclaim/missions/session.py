@@ -29,6 +29,7 @@ class StartReport:
     others: list[dict[str, Any]] = field(default_factory=list)
     ready: list[dict[str, Any]] = field(default_factory=list)
     ready_total: int = 0
+    waiting: list[dict[str, Any]] = field(default_factory=list)  # QUEUED, not ready: what each waits on
     claimed: dict[str, Any] | None = None
     note: str | None = None
     broken: list[str] = field(default_factory=list)
@@ -42,7 +43,9 @@ def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartRep
     states, candidates, broken = ready.ready_now(store)
     now, ttl = actor.now, store.ttl
     report = StartReport(actor.instance, actor.session, broken=[str(b) for b in broken])
-    held = [s for s in states if s.mission.status in m.HELD]
+    # Most urgent first (P0 before P9), as the ready queue: `Next: resume` points at the first of them.
+    held = sorted((s for s in states if s.mission.status in m.HELD),
+                  key=lambda s: (s.mission.priority, s.mission_id))
     with CatFile(store.git) as cat:
         for st in held:
             row = views.row(st.mission, now, claims.is_stale(st.mission, now, ttl))
@@ -55,6 +58,8 @@ def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartRep
                 report.others.append(row)
     report.ready = [views.row(s.mission, now, False) for s in candidates[:READY_SHOWN]]
     report.ready_total = len(candidates)
+    ready_ids = {s.mission_id for s in candidates}
+    report.waiting = [{"mission_id": mid, "waits_on": on} for mid, on in ready.waiting(states, ready_ids)]
     if claim:
         _claim_top(store, actor, report)
     return report
@@ -77,8 +82,8 @@ def render(report: StartReport) -> str:
     out = [f"gitclaim start: instance {report.instance}, session \"{report.session}\"", ""]
     out.append(f"== Your missions ({len(report.mine)}) ==")
     for r in report.mine:
-        out.append(f"{r['mission_id']}  {r['status']}  P{r['priority']}  {r['title']}  (epoch {r['epoch']}, "
-                   f"idle {r['idle']}{', STALE: heartbeat or log now' if r['stale'] else ''})")
+        out.append(f"{r['mission_id']}  {r['status']}  P{r['priority']}  {r['title']}{_requires(r)}  (epoch "
+                   f"{r['epoch']}, idle {r['idle']}{', STALE: heartbeat or log now' if r['stale'] else ''})")
         if r.get("blocked_reason"):
             out.append(f"  BLOCKED: {r['blocked_reason']} (a person runs: gitclaim unblock {r['mission_id']})")
         out += [f"  - {line}" for line in r.get("log_tail", [])]
@@ -93,14 +98,20 @@ def render(report: StartReport) -> str:
         out.append("none")
     out += ["", f"== Ready queue ({report.ready_total}) =="]
     for i, r in enumerate(report.ready, 1):
-        out.append(f"{i}. {r['mission_id']}  P{r['priority']}  {r['title']}")
+        out.append(f"{i}. {r['mission_id']}  P{r['priority']}  {r['title']}{_requires(r)}")
     if not report.ready:
         out.append("none")
+    if report.waiting:
+        out.append(f"waiting: {ready.describe_waiting([(w['mission_id'], w['waits_on']) for w in report.waiting])}")
     if report.broken:
         out += ["", "== Unreadable missions ==", *report.broken]
     out.append("")
     out.append(_next_step(report))
     return "\n".join(out) + "\n"
+
+
+def _requires(row: dict[str, Any]) -> str:
+    return f"  (requires {', '.join(row['requires'])})" if row.get("requires") else ""
 
 
 def _next_step(report: StartReport) -> str:

@@ -20,17 +20,21 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
         raise NotFound(f"no remote named {remote!r} in this clone (add it with: git remote add {remote} URL)")
     if agents_file:
         agents.check(store, agents_file)  # before anything is written: a refused file leaves the clone as it was
+    configured = repo.get("gitclaim.remote")
+    # Reach the remote before writing any configuration: an init that fails must leave the clone as it was.
+    # The fetch names its refspec itself, so it needs none configured yet; the remote is chosen in memory only.
+    repo.config["gitclaim.remote"] = [remote]
+    count = sync_mirror(store)
     report = []
     if MISSIONS_REFSPEC not in repo.get_all(f"remote.{remote}.fetch"):
         g.config_set(repo.git, f"remote.{remote}.fetch", MISSIONS_REFSPEC, add=True)
         report.append(f"added fetch refspec {MISSIONS_REFSPEC} to remote {remote!r}")
-    if repo.get("gitclaim.remote") != remote:
+    if configured != remote:
         g.config_set(repo.git, "gitclaim.remote", remote)
-        repo.config["gitclaim.remote"] = [remote]
     had_instance = bool(repo.instance(create=False))
     instance = repo.instance()
     report.append(f"instance id {instance}" + (" (kept)" if had_instance else " (new)"))
-    report.append(f"{sync_mirror(store)} missions on {remote}")
+    report.append(f"{count} missions on {remote}")
     report += _init_hooks(store, hooks)
     if agents_file:
         report += agents.enable(store, agents_file)
@@ -49,6 +53,12 @@ def _init_hooks(store: Store, install: bool) -> list[str]:
     from gitclaim.hooks import install as hooks_install
 
     if not install:
-        return ["commit-msg policy and post-commit heartbeat hooks not installed (run: gitclaim hooks install, "
-                "or gitclaim init --hooks)"]
+        # Say what is there: right after `gitclaim hooks install`, "not installed" would be wrong.
+        found = {name: hooks_install.installed_hook(store.git, name) for name in hooks_install.CLIENT_HOOKS}
+        lines = [f"{name} hook installed at {path}" for name, path in found.items() if path is not None]
+        missing = [name for name, path in found.items() if path is None]
+        if missing:
+            lines.append(f"{' and '.join(missing)} hook{'s' if len(missing) > 1 else ''} not installed (run: "
+                         "gitclaim hooks install, or gitclaim init --hooks)")
+        return lines
     return [hooks_install.install_client_hook(store.git, name).describe() for name in hooks_install.CLIENT_HOOKS]

@@ -55,7 +55,7 @@ def list_missions(store: Store, *, status: str | None = None, stale_only: bool =
 def row(mis: m.Mission, now, stale: bool) -> dict[str, Any]:
     data = mis.to_json()
     last = mis.last_activity_at()
-    data["idle"] = timeutil.format_duration(now - last) if last and mis.held else None
+    data["idle"] = timeutil.format_duration(claims.idle_time(now, last)) if last and mis.held else None
     data["stale"] = stale
     return data
 

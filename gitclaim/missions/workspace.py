@@ -17,6 +17,7 @@ from gitclaim.core import settings as settings_file
 from gitclaim.core.repo import Repo, open_repo
 from gitclaim.core.settings import Settings
 from gitclaim.core.store import Store
+from gitclaim.errors import Conflict, GitclaimError
 from gitclaim.missions import agents
 
 
@@ -28,8 +29,23 @@ def open_store(cwd: Path | str | None = None, *, on_warning: Callable[[str], Non
 
 
 def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | None = None) -> Store:
-    return Store(repo, settings, after_write=(agents.after_write,),
-                 on_warning=on_warning)
+    store = Store(repo, settings, after_write=(agents.after_write,), on_warning=on_warning)
+    # The effects every front end needs on a store, attached in one place so none forgets one.
+    store.explain_missing = lambda mission_id: archived_conflict(store, mission_id)
+    return store
+
+
+def archived_conflict(store: Store, mission_id: str) -> GitclaimError | None:
+    """A change to an archived mission is a conflict (it is finished), not "no such mission" (`show` finds it).
+    Only asked after the live missions were fetched and this one was not among them."""
+    from gitclaim.missions import archive
+
+    entry = archive.archived_index(store).get(mission_id)
+    if entry is None:
+        return None
+    since = f" since {entry.finished_at}" if entry.finished_at else ""
+    return Conflict(f"mission {mission_id} is archived ({entry.status}{since}); an archived mission cannot be "
+                    f"changed (read it with: gitclaim show {mission_id})")
 
 
 class StoreCache:

@@ -77,7 +77,7 @@ def start_task(store: Store, actor: claims.Actor, mission_id: str, phase: int, c
     picked: list[str] = []
 
     def decide(state: State | None) -> Change:
-        cur = claims.require_holder(state, actor, mission_id, "start a task on", epoch)
+        cur = claims.require_holder(state, actor, mission_id, "start a task on", epoch, store)
         refuse_blocked(cur)
         assert state is not None
         check_can_start(cur, mission_workflow(store, state), phase)
@@ -146,7 +146,7 @@ def complete_task(store: Store, actor: claims.Actor, task_id: str, status: str, 
     result: list[TaskCompleted] = []
 
     def decide(state: State | None) -> Change | None:
-        cur = claims.require_holder(state, actor, ref.mission_id, "complete a task on", epoch)
+        cur = claims.require_holder(state, actor, ref.mission_id, "complete a task on", epoch, store)
         task = _require_task(cur, ref)
         if task.get("status") != RUNNING:
             result.append(_already_completed(cur, ref, task, status))
