@@ -15,6 +15,7 @@ NOTHING_READY = 5
 REMOTE = 6
 POLICY = 7
 TIMED_OUT = 8
+OUTPUT = 9  # the command ran, but its output could not be written (`>/dev/full`, `>&-`)
 
 
 class GitclaimError(Exception):
@@ -31,7 +32,8 @@ class GitclaimError(Exception):
 
 # The `kind` of an error in `--json` output, by exit code: a stable word for each code of docs/exit-codes.md.
 KINDS = {ERROR: "error", USAGE: "usage", CONFLICT: "conflict", NOT_FOUND: "not_found",
-         NOTHING_READY: "nothing_ready", REMOTE: "remote", POLICY: "policy", TIMED_OUT: "timed_out"}
+         NOTHING_READY: "nothing_ready", REMOTE: "remote", POLICY: "policy", TIMED_OUT: "timed_out",
+         OUTPUT: "output"}
 
 
 class InvalidInput(GitclaimError):

@@ -125,3 +125,30 @@ def test_next_list_and_start_show_what_missions_wait_on(make_clone) -> None:
     assert "waiting: top waits on base (ACTIVE)\n" in out
     assert json.loads(ok(a, "start", "--json").stdout)["waiting"] == [
         {"mission_id": "top", "waits_on": ["base (ACTIVE)"]}]
+
+
+# ---- 22: files are files, and the archive runs can be listed as docs/archive.md says ---------------------------
+
+def test_show_lists_files_at_any_depth_and_refuses_a_directory_clearly(make_clone) -> None:
+    a = make_clone("a")
+    ok(a, "new", "m1", "--title", "M", "--profile", "standard")
+    files = json.loads(ok(a, "show", "m1", "--json").stdout)["files"]
+    assert "agents/analyst.md" in files and "agents" not in files and "mission.md" in files
+    line = one_line(run_gitclaim(a, "show", "m1", "--file", "agents"), 2)
+    assert line.startswith("gitclaim: 'agents' in mission m1 is a directory, not a file; its files: "
+                           "agents/analyst.md, "), line
+    assert ok(a, "show", "m1", "--file", "agents/analyst.md").stdout
+
+
+def test_the_archive_runs_are_the_commits_that_change_the_index(make_clone, bare_remote) -> None:
+    a = make_clone("a")
+    for mid in ("m1", "m2"):
+        ok(a, "new", mid, "--title", mid)
+        ok(a, "claim", mid)
+        ok(a, "done", mid)
+        ok(a, "archive")
+    runs = git(bare_remote, "log", "--first-parent", "--format=%s", "refs/gitclaim/archive", "--",
+               "index.json").stdout.splitlines()
+    assert len(runs) == 2 and all(s.startswith("chore(mission): archive ") for s in runs), runs
+    plain = git(bare_remote, "log", "--first-parent", "--format=%s", "refs/gitclaim/archive").stdout.splitlines()
+    assert len(plain) > 2  # what docs/archive.md used to suggest runs on into a mission's history

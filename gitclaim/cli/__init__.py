@@ -18,11 +18,17 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"gitclaim {__version__}\n")
         sys.exit(0)
+    from gitclaim.cli.output import run_guarded
+
+    sys.exit(run_guarded(args, _dispatch))
+
+
+def _dispatch(args: list[str]) -> int:
     from gitclaim.cli import fast
 
     code = fast.run(args)  # claim, next, heartbeat, log, done, release: without the CLI framework
     if code is not None:
-        sys.exit(code)
+        return code
     from gitclaim.cli.app import run_app
 
-    sys.exit(run_app(args))
+    return run_app(args)

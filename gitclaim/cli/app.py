@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from gitclaim.cli.output import fail, json_error
+from gitclaim.cli.output import OutputFailed, fail, json_error
 from gitclaim.errors import USAGE, GitclaimError
 
 app = typer.Typer(
@@ -81,6 +81,8 @@ def run_app(args: list[str]) -> int:
         add_examples()
     try:
         result = app(args=args, prog_name="gitclaim", standalone_mode=False)
+    except OutputFailed:
+        raise  # stdout failed: cli/output.py run_guarded answers it, not as a bug
     except GitclaimError as err:
         return fail(err, args)
     except click.ClickException as err:  # usage errors, as one line instead of a usage box
@@ -95,8 +97,6 @@ def run_app(args: list[str]) -> int:
         sys.stderr.write("gitclaim: interrupted\n")
         json_error(args, 130, "interrupted")
         return 130
-    except BrokenPipeError:
-        return 1
     except Exception as exc:  # a bug: still one line, with the traceback only on request
         if os.environ.get("GITCLAIM_DEBUG"):
             raise

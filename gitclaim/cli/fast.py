@@ -81,7 +81,7 @@ def run(args: list[str]) -> int | None:
         return None
     command, kwargs = parsed
     from gitclaim.cli import hot
-    from gitclaim.cli.output import fail, json_error
+    from gitclaim.cli.output import OutputFailed, fail, json_error
     from gitclaim.errors import GitclaimError
 
     targets: dict[str, Callable[..., None]] = {
@@ -96,8 +96,8 @@ def run(args: list[str]) -> int | None:
         sys.stderr.write("gitclaim: interrupted\n")
         json_error(args, 130, "interrupted")
         return 130
-    except BrokenPipeError:
-        return 1
+    except OutputFailed:
+        raise  # stdout failed: cli/output.py run_guarded answers it, not as a bug
     except Exception as exc:  # a bug: still one line, with the traceback only on request
         if os.environ.get("GITCLAIM_DEBUG"):
             raise

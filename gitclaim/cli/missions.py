@@ -249,7 +249,8 @@ def log(
     severity: str | None = typer.Option(None, "--severity", help="low, medium, high, critical (issue)."),
     needs_human: bool = typer.Option(False, "--needs-human", help="Block the mission until `gitclaim "
                                      "unblock` (issue)."),
-    task: str | None = typer.Option(None, "--task", help="The task this entry belongs to."),
+    task: str | None = typer.Option(None, "--task", help="The task this entry belongs to: its id as `task "
+                                    "start` prints it (m3/t1) or short (t1); it must exist on the mission."),
     epoch: int | None = EPOCH,
     json_out: bool = JSON,
 ) -> None:
@@ -257,7 +258,13 @@ def log(
     entry = claims.LogEntry(kind=kind, message=message, progress=progress, question=question, chosen=chosen,
                             severity=severity, needs_human=needs_human, task=task)
     entry.check()
-    _holder_write(lambda s, a: claims.log(s, a, mission_id, entry, epoch=epoch), mission_id,
+    if task is None:
+        _holder_write(lambda s, a: claims.log(s, a, mission_id, entry, epoch=epoch), mission_id,
+                      f"logged {kind} on", json_out)
+        return
+    from gitclaim.workflows import decisions  # only with --task: the workflow code is not on log's hot path
+
+    _holder_write(lambda s, a: decisions.log_entry(s, a, task, mission_id, entry, epoch).outcome, mission_id,
                   f"logged {kind} on", json_out)
 
 

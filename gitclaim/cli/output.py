@@ -2,11 +2,101 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from gitclaim.errors import GitclaimError
+from gitclaim.errors import OUTPUT, GitclaimError
+
+
+class OutputFailed(Exception):
+    """Standard output could not be written. A closed pipe (`gitclaim list | head -1`) is not a failure: the
+    reader has what it wanted, as with git. Anything else (`>/dev/full`, `>&-`) is reported in one line."""
+
+    def __init__(self, exc: OSError | None) -> None:
+        self.closed_pipe = isinstance(exc, BrokenPipeError) or getattr(exc, "errno", None) == errno.EPIPE
+        reason = exc.strerror if exc is not None and exc.strerror else "standard output is closed"
+        super().__init__(f"cannot write the output: {reason}")
+
+
+class GuardedStdout:
+    """Wraps sys.stdout for one command so that every write to it, by gitclaim, typer or click, fails as
+    OutputFailed, which run_guarded tells apart from a bug. With stdout closed at start (`>&-`), Python sets
+    sys.stdout to None: writing then fails the same way."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            raise OutputFailed(None)
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._stream is None:
+            raise OutputFailed(None)
+        return getattr(self._stream, name)
+
+
+def run_guarded(args: list[str], dispatch: Callable[[list[str]], int]) -> int:
+    """Run one command with its output guarded: the one place where a failed write to stdout is answered,
+    for the fast path (cli/fast.py) and the typer app alike. Also takes the global `--instance ID` and prints
+    the notices the library collected (core/repo.py NOTICES), after the command's own lines."""
+    args = _global_instance(args)
+    real, sys.stdout = sys.stdout, GuardedStdout(sys.stdout)
+    try:
+        code = dispatch(args)
+        sys.stdout.flush()  # here, not at exit: a failed write must still be reported (or ignored) by us
+        return code
+    except OutputFailed as err:
+        discard_stdout()
+        if err.closed_pipe:
+            return 0  # the reader stopped reading (`| head -1`): it has what it wanted, as with git
+        sys.stderr.write(f"gitclaim: {err}\n")
+        return OUTPUT
+    finally:
+        sys.stdout = real
+        from gitclaim.core.repo import NOTICES
+
+        for text in NOTICES:
+            sys.stderr.write(f"gitclaim: {text}\n")
+        NOTICES.clear()
+
+
+def _global_instance(args: list[str]) -> list[str]:
+    """`gitclaim --instance ID <command> ...`: act as instance ID for this one process (as GITCLAIM_INSTANCE)."""
+    if args[:1] == ["--instance"] and len(args) > 1:
+        os.environ["GITCLAIM_INSTANCE"] = args[1]
+        return args[2:]
+    if args and args[0].startswith("--instance="):
+        os.environ["GITCLAIM_INSTANCE"] = args[0].partition("=")[2]
+        return args[1:]
+    return args
+
+
+def discard_stdout() -> None:
+    """After a failed write, point fd 1 at /dev/null, so the interpreter's flush at exit cannot fail again
+    (it would print "Exception ignored ... BrokenPipeError")."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass
 
 
 def emit_json(data: Any) -> None:
@@ -105,5 +195,5 @@ def json_error(args: list[str] | None, code: int, message: str, details: dict | 
     try:
         sys.stdout.write(json.dumps({"error": error}, indent=indent, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
-    except (OSError, ValueError):  # stdout closed or full: the stderr line has said it already
-        pass
+    except (OSError, ValueError, OutputFailed):  # stdout closed or full: the stderr line has said it already
+        discard_stdout()

@@ -312,6 +312,12 @@ def trailer_values(git: Git, tip: str, key: str) -> list[str]:
     return [value.strip() for value in res.text().split("\0") if value.strip()]
 
 
+def list_files(git: Git, treeish: str) -> list[str]:
+    """Every file's path in a tree, at any depth (`agents/analyst.md`, not `agents`), in one process."""
+    res = git.run(["ls-tree", "-r", "-z", "--name-only", "--full-tree", treeish])
+    return sorted(name.decode("utf-8", "surrogateescape") for name in res.stdout.split(b"\0") if name)
+
+
 def write_blob(git: Git, data: bytes) -> str:
     return git.run(["hash-object", "-w", "--no-filters", "--stdin"], input=data).text().strip()
 

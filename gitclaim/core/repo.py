@@ -7,6 +7,7 @@ config --list); nothing else re-reads configuration.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -21,6 +22,22 @@ DEFAULT_REMOTE = "origin"
 DEFAULT_TIMEOUT = 60.0
 MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"
 ARCHIVE_REF = "refs/gitclaim/archive"
+
+
+INSTANCE_ENV = "GITCLAIM_INSTANCE"
+_INSTANCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+# Things the user should know that are not failures (a copied clone got its own instance id). Library code never
+# prints: the CLI's run_app writes these to stderr after the command.
+NOTICES: list[str] = []
+
+
+def check_instance(value: str, source: str) -> str:
+    """An instance id goes into commit trailers and mission.md: one short token, never a line break."""
+    if not _INSTANCE_RE.fullmatch(value):
+        raise InvalidInput(f"invalid instance id {value!r} in {source}: use 1 to 64 letters, digits, '.', '_' or "
+                           "'-', starting with a letter or digit")
+    return value
 
 
 @dataclass
@@ -118,14 +135,52 @@ class Repo:
             return "gitclaim.instance"
         return f"gitclaim.worktree-{self.paths.git_dir.name}.instance"
 
+    @property
+    def instance_dir_key(self) -> str:
+        """Where the git directory the instance id was made in is kept (see instance())."""
+        return self.instance_key + "dir"
+
     def instance(self, *, create: bool = True) -> str:
+        """This clone's instance id: the identity its claims are held under.
+
+        `GITCLAIM_INSTANCE` (or `gitclaim --instance ID`) carries an identity explicitly, for an agent that
+        re-cloned and must keep holding its missions. Otherwise the id lives in git config, bound to the git
+        directory it was made in: a copy of a clone (`cp -r`) carries the config but not the place, and must not
+        act as the original (it could finish the original's missions), so it gets an id of its own and is told.
+        """
+        explicit = os.environ.get(INSTANCE_ENV)
+        if explicit is not None:
+            return check_instance(explicit, f"environment variable {INSTANCE_ENV} (or --instance)")
         current = self.get(self.instance_key)
-        if current or not create:
+        if current:
+            check_instance(current, f"git config {self.instance_key}")
+        if not create:
             return current or ""
+        here = str(self.paths.git_dir.resolve())
+        bound = self.get(self.instance_dir_key)
+        if current and bound == here:
+            return current
+        if current and bound is None:  # made before ids were bound: bind it where it is now
+            self._set(self.instance_dir_key, here)
+            return current
         new_id = secrets.token_hex(6)
-        g.config_set(self.git, self.instance_key, new_id)
-        self.config[self.instance_key.lower()] = [new_id]
+        self._set(self.instance_key, new_id)
+        self._set(self.instance_dir_key, here)
+        if current:
+            NOTICES.append(
+                f"this clone's instance id {current} was made in {bound}, not here ({here}): a copied clone must "
+                f"not act as the original, so this one now has its own instance id {new_id}; if this clone was "
+                f"moved rather than copied, take the old identity back with: gitclaim --instance {current} init")
         return new_id
+
+    def adopt_instance(self, instance_id: str) -> None:
+        """Make `instance_id` this clone's own, bound here (`gitclaim --instance ID init` after a re-clone)."""
+        self._set(self.instance_key, check_instance(instance_id, "--instance"))
+        self._set(self.instance_dir_key, str(self.paths.git_dir.resolve()))
+
+    def _set(self, key: str, value: str) -> None:
+        g.config_set(self.git, key, value)
+        self.config[key.lower()] = [value]
 
     @property
     def user_name(self) -> str:

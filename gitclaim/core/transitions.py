@@ -212,6 +212,24 @@ def _claim_history(state: State, instance: str, store: Store | None) -> tuple[bo
     return current == "takeover", held_before
 
 
+# ---- BLOCKED ------------------------------------------------------------------------------------------------
+# An issue that needs a person (`log --kind issue --needs-human`, MCP log_issue with requiresHumanReview) stops
+# the mission until someone runs `unblock`: nothing that reports progress or completion may be written. What
+# reports a problem or stops the work stays allowed: notes, issues, heartbeats, release and fail. The CLI, the
+# MCP tools and the task commands all go through this one rule.
+STOPPED_WHILE_BLOCKED = ("milestone", "decision")
+
+
+def blocked_message(mis: m.Mission) -> str:
+    reason = mis.blocked_reason or "no reason recorded"
+    return f"mission {mis.mission_id} is BLOCKED: {reason} (gitclaim unblock {mis.mission_id})"
+
+
+def refuse_blocked(mis: m.Mission) -> None:
+    if mis.status == m.BLOCKED:
+        raise Conflict(blocked_message(mis))
+
+
 def _holder_trailers(actor: Actor, cur: m.Mission) -> dict[str, str]:
     return {"Instance": actor.instance, "Epoch": str(cur.claim_epoch)}
 
@@ -244,6 +262,8 @@ def finish(store: Store, actor: Actor, mission_id: str, *, status: str = m.DONE,
                 and state.mission.claim_instance == actor.instance:
             return _new_summary(state.mission, actor, summary, epoch)
         cur = require_holder(state, actor, mission_id, "finish" if status == m.DONE else "fail", epoch, store)
+        if status == m.DONE:
+            refuse_blocked(cur)  # FAILED stays allowed: it is how a blocked mission is abandoned
         if guard is not None:
             guard(cur)
         new = cur.evolve(status=status, summary=summary or cur.summary, finished_at=actor.stamp,
@@ -309,6 +329,8 @@ def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: 
 
     def decide(state: State | None) -> Change:
         cur = require_holder(state, actor, mission_id, "log on", epoch, store)
+        if entry.kind in STOPPED_WHILE_BLOCKED:
+            refuse_blocked(cur)
         if guard is not None:
             guard(cur)
         changes: dict = {"last_activity": actor.stamp}

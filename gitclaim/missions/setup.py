@@ -6,8 +6,10 @@ running it twice changes nothing.
 
 from __future__ import annotations
 
+import os
+
 from gitclaim.core import git as g
-from gitclaim.core.repo import MISSIONS_REFSPEC
+from gitclaim.core.repo import INSTANCE_ENV, MISSIONS_REFSPEC
 from gitclaim.core.store import Store
 from gitclaim.errors import NotFound
 from gitclaim.missions import agents
@@ -31,9 +33,14 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
         report.append(f"added fetch refspec {MISSIONS_REFSPEC} to remote {remote!r}")
     if configured != remote:
         g.config_set(repo.git, "gitclaim.remote", remote)
-    had_instance = bool(repo.instance(create=False))
-    instance = repo.instance()
-    report.append(f"instance id {instance}" + (" (kept)" if had_instance else " (new)"))
+    explicit = os.environ.get(INSTANCE_ENV)
+    if explicit is not None:  # `gitclaim --instance ID init`: carry an identity over to this clone
+        repo.adopt_instance(explicit)
+        report.append(f"instance id {explicit} (from --instance / {INSTANCE_ENV}, saved for this clone)")
+    else:
+        had_instance = bool(repo.instance(create=False))
+        instance = repo.instance()
+        report.append(f"instance id {instance}" + (" (kept)" if had_instance else " (new)"))
     report.append(f"{count} missions on {remote}")
     report += _init_hooks(store, hooks)
     if agents_file:

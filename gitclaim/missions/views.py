@@ -67,13 +67,14 @@ class View:
     state: State
     events: list[execlog.Event]
     archived: bool = False
+    files: list[str] = field(default_factory=list)  # every file's path, at any depth
 
     def to_json(self) -> dict[str, Any]:
         data = self.state.mission.to_json()
         data["body"] = self.state.mission.body
         data["commit"] = self.state.commit
         data["archived"] = self.archived
-        data["files"] = sorted(e.name for e in self.state.tree)
+        data["files"] = self.files
         data["history"] = [ev.to_json() for ev in self.events]
         return data
 
@@ -104,14 +105,18 @@ def find(store: Store, mission_id: str, *, fetch: bool = True) -> tuple[State, b
 
 def show_mission(store: Store, mission_id: str, *, fetch: bool = True) -> View:
     state, archived = find(store, mission_id, fetch=fetch)
-    return View(state, execlog.history(store, state), archived)
+    return View(state, execlog.history(store, state), archived, g.list_files(store.git, state.commit))
 
 
 def read_file(store: Store, mission_id: str, path: str, *, fetch: bool = True) -> bytes:
     if path.startswith("/") or ".." in path.split("/") or not path.strip():
         raise InvalidInput(f"invalid path {path!r} in a mission tree")
     state, _ = find(store, mission_id, fetch=fetch)
-    blob = g.cat_file_batch(store.git, [f"{state.commit}:{path}"])[0]
+    blob = g.cat_file_batch(store.git, [f"{state.commit}:{path.rstrip('/')}"])[0]
+    if blob is not None and blob.type == "tree":
+        inside = [f for f in g.list_files(store.git, state.commit) if f.startswith(path.rstrip("/") + "/")]
+        raise InvalidInput(f"{path!r} in mission {mission_id} is a directory, not a file; its files: "
+                           f"{', '.join(inside) or 'none'}")
     if blob is None or blob.type != "blob":
         raise NotFound(f"mission {mission_id} has no file {path!r}")
     return blob.data

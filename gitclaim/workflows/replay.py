@@ -15,7 +15,7 @@ from gitclaim.core.store import State, Store
 from gitclaim.errors import InvalidInput
 from gitclaim.missions import views
 from gitclaim.workflows.model import Workflow
-from gitclaim.workflows.taskstate import RUNNING, check_phase_number, mission_workflow
+from gitclaim.workflows.taskstate import RUNNING, check_phase_number, mission_workflow, phase_def
 
 CONTEXT_PARTS = ("phases", "tasks", "decisions", "milestones", "blockers")
 _PART_ALIASES = {"issues": "blockers", "blocker": "blockers", "task": "tasks", "decision": "decisions",
@@ -168,8 +168,11 @@ def get_context(store: Store, mission_id: str, include: list[str] | set[str] | N
     if phase is not None:
         check_phase_number(phase)
     state, archived = views.find(store, mission_id)
-    replay = Replay.of(execlog.history(store, state))
     mis = state.mission
+    wf = mission_workflow(store, state)
+    if phase is not None:
+        phase_def(mis, wf, phase)  # a phase the workflow lacks is refused as `task start` refuses it (exit 2)
+    replay = Replay.of(execlog.history(store, state))
     out: dict[str, Any] = {
         "mission_id": mis.mission_id, "title": mis.title, "status": mis.status,
         "blocked_reason": mis.blocked_reason, "holder": mis.claimed_by if mis.held else None,
@@ -177,7 +180,7 @@ def get_context(store: Store, mission_id: str, include: list[str] | set[str] | N
         "phases_complete": sorted(replay.phases_complete), "approved_phases": sorted(replay.approved_phases),
     }
     if "phases" in parts:
-        out["phases"] = _phases(mission_workflow(store, state), replay, phase)
+        out["phases"] = _phases(wf, replay, phase)
     lists = {"tasks": list(replay.tasks.values()), "decisions": replay.decisions,
              "milestones": replay.milestones, "blockers": replay.blockers}
     for part in parts:

@@ -169,12 +169,15 @@ def _check_requires_exist(workflow: Workflow) -> list[Violation]:
 
 
 def _requires_graph(workflow: Workflow) -> list[list[int]]:
-    """Edges by phase index: i -> j when phase i requires phase j (every phase j, if numbers repeat)."""
+    """Edges by phase index: i -> j when phase i requires phase j (every phase j, if numbers repeat). A phase
+    that shares its number with the phase it requires gets no edge to itself: that is the duplicate number
+    (reported by phase-number), not a cycle."""
     by_number: dict[int, list[int]] = {}
     for index, phase in enumerate(workflow.phases):
         if phase.number is not None:
             by_number.setdefault(phase.number, []).append(index)
-    return [sorted({j for n in phase.requires for j in by_number.get(n, [])}) for phase in workflow.phases]
+    return [sorted({j for n in phase.requires for j in by_number.get(n, []) if j != i or len(by_number[n]) == 1})
+            for i, phase in enumerate(workflow.phases)]
 
 
 def _find_cycles(edges: list[list[int]]) -> list[list[int]]:

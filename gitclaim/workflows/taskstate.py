@@ -93,14 +93,10 @@ def with_extra(mis: m.Mission, **changes: Any) -> dict[str, Any]:
     return {**mis.extra, **changes}
 
 
-def blocked_message(mis: m.Mission) -> str:
-    reason = mis.blocked_reason or "no reason recorded"
-    return f"mission {mis.mission_id} is BLOCKED: {reason} (gitclaim unblock {mis.mission_id})"
-
-
-def refuse_blocked(mis: m.Mission) -> None:
-    if mis.status == m.BLOCKED:
-        raise Conflict(blocked_message(mis))
+# The BLOCKED rule lives in the core (transitions.refuse_blocked), shared with the CLI; the task commands add to
+# it only that no task starts or completes successfully while the mission is stopped.
+blocked_message = claims.blocked_message
+refuse_blocked = claims.refuse_blocked
 
 
 def holder_trailers(actor: claims.Actor, mis: m.Mission) -> dict[str, str]:
