@@ -34,7 +34,7 @@ def test_a_fresh_clone_carries_its_identity_explicitly(make_clone, bare_remote) 
     assert f"instance id {me} (from --instance / GITCLAIM_INSTANCE, saved for this clone)" in out
     assert instance(again) == me
     ok(again, "done", "m1")
-    assert "status: DONE" in remote_mission(bare_remote, "m1")
+    assert 'status: "DONE"' in remote_mission(bare_remote, "m1")
 
 
 def test_a_copied_clone_gets_its_own_instance_and_is_told(make_clone, bare_remote, tmp_path) -> None:
@@ -47,7 +47,7 @@ def test_a_copied_clone_gets_its_own_instance_and_is_told(make_clone, bare_remot
     before = remote_refs(bare_remote)
     res = run_gitclaim(copy, "done", "m1")
     assert res.returncode == 3
-    notice, refusal = res.stderr.splitlines()
+    refusal, notice = res.stderr.splitlines()  # the notice comes after the command's own line
     new_id = instance(copy)
     assert new_id != original
     assert notice == (
