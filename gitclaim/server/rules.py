@@ -82,8 +82,8 @@ def rules_from(git_config: Mapping[str, list[str]], load_settings: Callable[[], 
 
 # ---- judging one commit of a mission ------------------------------------------------------------------------
 
-WriteKind = Literal["create", "import", "claim", "takeover", "holder", "unblock", "edit", "reopen", "cancel",
-                    "refused"]
+WriteKind = Literal["create", "import", "claim", "takeover", "holder", "unblock", "approve", "edit", "reopen",
+                    "cancel", "refused"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,8 @@ def judge_step(prev: m.Mission | None, new: m.Mission, trailers: Mapping[str, st
         return _claim(prev, new, trailers, body, when, ttl)
     if prev.status == m.BLOCKED and action == "unblock":
         return _unblock(prev, new)
+    if action == "approve":
+        return _approve(prev, new)
     if prev.held:
         return _holder_write(prev, new, instance)
     if new.status == m.CANCELLED and action == "cancel":
@@ -187,7 +189,7 @@ def _claim(prev: m.Mission, new: m.Mission, trailers: Mapping[str, str], body: s
     holder = f"{prev.holder_text()} (epoch {prev.claim_epoch})"
     if action != "takeover":
         return _refused(f"it claims a mission held by {holder}: only a takeover replaces a holder "
-                        "(gitclaim claim --steal for a stale claim, --force --reason for a live one)")
+                        "(gitclaim claim --steal for a stale claim; a live one stays with its holder: gitclaim next)")
     for key, expected in (("previous-instance", prev.claim_instance), ("previous-epoch", str(prev.claim_epoch))):
         said = trailers.get(key)
         if said is not None and said != expected:
@@ -200,12 +202,13 @@ def _claim(prev: m.Mission, new: m.Mission, trailers: Mapping[str, str], body: s
         if idle is not None and idle <= ttl:
             return _refused(f"it steals the live claim of {holder}: last active {timeutil.format_duration(idle)} "
                             f"before this commit, and the lease is {timeutil.format_duration(ttl)}; a steal "
-                            "needs a stale claim (take over a live one with gitclaim claim --force --reason)")
+                            "needs a stale claim (the claim is live: leave it to its holder and take other work: "
+                            "gitclaim next)")
         return Step("takeover")
     if how == "force":
         if not body.strip():
             return _refused(f"it forces a takeover of {holder} without a reason: a forced takeover states why "
-                            "in its message body (gitclaim claim --force --reason TEXT)")
+                            "in its message body (--reason TEXT)")
         return Step("takeover")
     return _refused("a takeover says how in its Gitclaim-Takeover trailer: steal or force")
 
@@ -225,7 +228,7 @@ def _holder_write(prev: m.Mission, new: m.Mission, instance: str) -> Step:
     if instance != prev.claim_instance:
         return _refused(f"it is written by instance {instance}, but the mission is held by {prev.holder_text()} "
                         f"(epoch {prev.claim_epoch}): only the holder writes; anyone else takes it over first "
-                        "(gitclaim claim --steal / --force)")
+                        "when the claim is stale (gitclaim claim --steal)")
     if new.status not in HOLDER_MOVES[prev.status]:
         hint = " (that is an unblock: Gitclaim-Action: unblock)" if new.status == m.ACTIVE else ""
         return _refused(f"{prev.status} -> {new.status} is not a change the holder can make{hint}")
@@ -233,6 +236,25 @@ def _holder_write(prev: m.Mission, new: m.Mission, instance: str) -> Step:
         return _refused("it changes the claim (claim_instance, claimed_at, claimed_by or claim_user) without a "
                         "new epoch: only a claim or a takeover changes the holder")
     return Step("holder")
+
+
+def _approve(prev: m.Mission, new: m.Mission) -> Step:
+    """Approving a human checkpoint is a person's decision, made from any clone (docs/tasks.md), so like an
+    unblock anyone may write it; in exchange it may only add approved phases (and touch last_activity)."""
+    before, after = _approved(prev), _approved(new)
+    if not before < after:
+        return _refused("an approval adds phases to approved_phases; this one adds none or removes some")
+    same = {**new.extra, "approved_phases": prev.extra.get("approved_phases")}
+    if "approved_phases" not in prev.extra:
+        del same["approved_phases"]
+    if new.evolve(last_activity=prev.last_activity, extra=same) != prev:
+        return _refused("an approval changes approved_phases (and last_activity) only; this one changes more")
+    return Step("approve")
+
+
+def _approved(mis: m.Mission) -> set[object]:
+    value = mis.extra.get("approved_phases") or []
+    return set(value) if isinstance(value, list) else set()
 
 
 def _claim_fields(mis: m.Mission) -> tuple[str | None, ...]:
