@@ -142,8 +142,8 @@ def test_epoch_fence_refuses_a_stale_holder_of_the_same_instance(make_clone) -> 
 def test_next_claims_by_priority_and_respects_requires(make_clone) -> None:
     a = make_clone("a")
     new(a, "low", "--priority", "3")
+    new(a, "base", "--priority", "1")  # first: a requirement must name an existing mission
     new(a, "urgent-later", "--priority", "0", "--requires", "base")
-    new(a, "base", "--priority", "1")
     first = json.loads(ok(a, "next", "--json").stdout)
     assert first["mission_id"] == "base"
     ok(a, "done", "base")

@@ -57,8 +57,8 @@ def backdate(clone: Path, mission_id: str, hours: int) -> None:
 def every_state(make_clone: Callable[..., Path]) -> tuple[Path, Path]:
     """Two clones (agents A and B) and a mission in every column, with a takeover and an XSS title."""
     a, b = make_clone("a"), make_clone("b")
-    for mid, title, extra in [("r1", XSS, []), ("w1", "Waits on act1", ["--requires", "act1"]),
-                              ("act1", "Active one", ["--priority", "1"]), ("act2", "Taken over", []),
+    for mid, title, extra in [("r1", XSS, []), ("act1", "Active one", ["--priority", "1"]),
+                              ("w1", "Waits on act1", ["--requires", "act1"]), ("act2", "Taken over", []),
                               ("st1", "Gone quiet", []), ("bl1", "Needs a human", []),
                               ("dn1", "Finished", []), ("fl1", "Failed attempt", []),
                               ("cn1", "Not wanted any more", [])]:
