@@ -76,8 +76,16 @@ def log(mission_id: str, message: str = "", *, kind: str = "note", progress: int
     entry = claims.LogEntry(kind=kind, message=message, progress=progress, question=question, chosen=chosen,
                             severity=severity, needs_human=needs_human, task=task)
     entry.check()
-    holder_write(lambda s, a: claims.log(s, a, mission_id, entry, epoch=epoch), mission_id, f"logged {kind} on",
-                 json_out)
+    if task is None:
+        holder_write(lambda s, a: claims.log(s, a, mission_id, entry, epoch=epoch), mission_id,
+                     f"logged {kind} on", json_out)
+        return
+    # A task id is checked against the mission (it must exist; `m3/t1` and `t1` both name it) by the same
+    # code as the MCP tools; the workflow modules are imported only for it.
+    from gitclaim.workflows import decisions
+
+    holder_write(lambda s, a: decisions.log_entry(s, a, task, mission_id, entry, epoch).outcome, mission_id,
+                 f"logged {kind} on", json_out)
 
 
 def next_mission(as_text: str | None = None, json_out: bool = False) -> None:

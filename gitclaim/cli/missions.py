@@ -127,7 +127,7 @@ def _nothing_listed(store, status: str | None, stale: bool, archived: bool) -> s
     """Say what the filters found nothing for, not just 'no missions' while there are some."""
     what = f"{'archived ' if archived else ''}missions" + (f" with status {status.upper()}" if status else "")
     if stale:
-        return f"no stale {what} (none held and idle for more than {timeutil.format_duration(store.repo.ttl)})"
+        return f"no stale {what} (none held and idle for more than {timeutil.format_duration(store.ttl)})"
     return f"no {what}"
 
 
@@ -255,17 +255,8 @@ def log(
     json_out: bool = JSON,
 ) -> None:
     """Add an entry to the mission's execution log (one commit). Only its holder may."""
-    entry = claims.LogEntry(kind=kind, message=message, progress=progress, question=question, chosen=chosen,
-                            severity=severity, needs_human=needs_human, task=task)
-    entry.check()
-    if task is None:
-        _holder_write(lambda s, a: claims.log(s, a, mission_id, entry, epoch=epoch), mission_id,
-                      f"logged {kind} on", json_out)
-        return
-    from gitclaim.workflows import decisions  # only with --task: the workflow code is not on log's hot path
-
-    _holder_write(lambda s, a: decisions.log_entry(s, a, task, mission_id, entry, epoch).outcome, mission_id,
-                  f"logged {kind} on", json_out)
+    hot.log(mission_id, message, kind=kind, progress=progress, question=question, chosen=chosen, severity=severity,
+            needs_human=needs_human, task=task, epoch=epoch, json_out=json_out)
 
 
 @app.command()
