@@ -33,12 +33,12 @@ def _group() -> None:
 # unknown name or no name imports them all. tests/cli/test_registry.py keeps this table complete.
 COMMAND_MODULES = {
     **dict.fromkeys(["init", "new", "list", "show", "claim", "release", "done", "fail", "heartbeat", "log",
-                     "unblock", "sync"], "missions"),
-    **dict.fromkeys(["next", "start", "demo"], "work"),
+                     "unblock", "sync"], "mission_cmds"),
+    **dict.fromkeys(["next", "start", "demo"], "session_cmds"),
     "check-msg": "commits",
     "hooks": "hooks_cmds",
-    **dict.fromkeys(["import", "export", "archive"], "lifecycle_cmds"),
-    **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "tasks_cmds"),
+    **dict.fromkeys(["import", "export", "archive"], "transfer_cmds"),
+    **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "workflow_cmds"),
     **dict.fromkeys(["edit", "reopen", "cancel"], "corrections"),
     "guard": "guard_cmds",
     "completion": "completion_cmd",

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import JSON
+from gitclaim.cli.options import JSON
 from gitclaim.cli.output import emit_json, line, warn
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import timeutil

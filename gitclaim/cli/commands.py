@@ -1,15 +1,8 @@
-"""Imports every command module so that each registers its commands on the app."""
+"""Imports every command module so that each registers its commands on the app (for --help, an unknown name or
+no name). The order is the order in which `gitclaim --help` lists the commands."""
 
-from gitclaim.cli import (
-    board_cmds,  # noqa: F401
-    commits,  # noqa: F401
-    completion_cmd,  # noqa: F401
-    corrections,  # noqa: F401
-    doctor_cmd,  # noqa: F401
-    guard_cmds,  # noqa: F401
-    hooks_cmds,  # noqa: F401
-    lifecycle_cmds,  # noqa: F401
-    missions,  # noqa: F401
-    tasks_cmds,  # noqa: F401
-    work,  # noqa: F401
-)
+import importlib
+
+for _module in ("mission_cmds", "board_cmds", "commits", "completion_cmd", "corrections", "doctor_cmd", "guard_cmds",
+                "hooks_cmds", "transfer_cmds", "workflow_cmds", "session_cmds"):
+    importlib.import_module(f"gitclaim.cli.{_module}")

@@ -1,7 +1,7 @@
 """`gitclaim completion bash|zsh|fish`: the shell completion script, from typer's own completion machinery.
 
 The script calls gitclaim back with `_GITCLAIM_COMPLETE` set; typer answers those calls before any command
-runs (commands, options, and mission ids from the local mirror: see missions.complete_mission_id). This module
+runs (commands, options, and mission ids from the local mirror: see options.complete_mission_id). This module
 is imported only for `completion` itself and for those calls, never by the other commands.
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import EPOCH, JSON, MISSION, PRIORITY_HELP
+from gitclaim.cli.options import EPOCH, JSON, MISSION, PRIORITY_HELP
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import corrections

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import JSON
+from gitclaim.cli.options import JSON
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.errors import GitclaimError, RemoteError

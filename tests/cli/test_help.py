@@ -122,7 +122,7 @@ def test_completion_of_an_unknown_shell(tmp_path: Path) -> None:
 
 
 def test_completion_is_not_on_the_hot_commands_import_path() -> None:
-    code = ("import sys, gitclaim.cli.missions, gitclaim.cli.work; "
+    code = ("import sys, gitclaim.cli.mission_cmds, gitclaim.cli.session_cmds; "
             "print('gitclaim.cli.completion_cmd' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, text=True, capture_output=True, check=True)
     assert res.stdout == "False\n"

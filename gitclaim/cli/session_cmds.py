@@ -1,4 +1,5 @@
-"""Commands that pick work: next and start."""
+"""The commands an agent's session starts with: next (claim the best ready mission) and start (what is mine,
+what is active, what is ready); and demo, a throwaway race of agents doing exactly that."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import typer
 
 from gitclaim.cli import hot
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import AS, JSON
+from gitclaim.cli.options import AS, JSON
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims

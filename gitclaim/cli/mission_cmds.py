@@ -12,6 +12,7 @@ import typer
 
 from gitclaim.cli import hot
 from gitclaim.cli.app import app
+from gitclaim.cli.options import AS, EPOCH, JSON, MISSION, OFFLINE, PRIORITY_HELP
 from gitclaim.cli.output import emit_json, line, table, warn
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import execlog, timeutil
@@ -19,30 +20,6 @@ from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
 from gitclaim.missions import create, setup, views
-
-JSON = typer.Option(False, "--json", help="Print JSON (fields in docs/json.md).")
-AS = typer.Option(None, "--as", help="Session description recorded as claimed_by (default: $GITCLAIM_AS).")
-OFFLINE = typer.Option(False, "--offline", help="Read the local mirror without fetching (says how old it is).")
-EPOCH = typer.Option(None, "--epoch", help="Fence: refuse unless the claim is still at this epoch.")
-PRIORITY_HELP = "0 (most urgent) to 1000, P0-P9, or critical/high/medium/low (= 0/1/2/3)."
-
-
-def complete_mission_id(incomplete: str) -> list[str]:
-    """Shell completion: the ids of the local mirror's missions, one for-each-ref, no fetch (no network)."""
-    from pathlib import Path
-
-    from gitclaim.core import git as g
-
-    try:
-        refs = g.for_each_ref(g.Git(Path.cwd()), "refs/missions/")
-    except Exception:  # not a clone, no git: nothing to offer, never an error in the user's shell
-        return []
-    ids = (ref[len("refs/missions/"):] for ref, _ in refs)
-    return sorted(i for i in ids if i.startswith(incomplete))
-
-
-MISSION = typer.Argument(..., metavar="MISSION", help="The mission's id (refs/missions/<id>), as gitclaim list "
-                         "shows it.", autocompletion=complete_mission_id)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import EPOCH, JSON, MISSION
+from gitclaim.cli.options import EPOCH, JSON, MISSION
 from gitclaim.cli.output import emit_json, line
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import transitions as claims

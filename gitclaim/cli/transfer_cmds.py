@@ -1,4 +1,5 @@
-"""The lifecycle commands: import, export, archive. Each opens the store, calls one library function, prints."""
+"""Moving missions in and out of the live queue: import (files to missions), export (missions to files), archive
+(finished missions off the live refs). Each opens the store, calls one library function, prints."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import typer
 
 from gitclaim.cli.app import app
-from gitclaim.cli.missions import JSON
+from gitclaim.cli.options import JSON
 from gitclaim.cli.output import emit_json, line, warn
 from gitclaim.cli.workspace import open_store
 from gitclaim.core import timeutil
