@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from gitclaim.core.gitrecords import LOG_FORMAT, parse_batch, parse_log
+from gitclaim.core.gitrecords import LOG_FORMAT, describe_stderr, parse_batch, parse_log
 from gitclaim.core.gitrecords import Commit as Commit
 from gitclaim.core.gitrecords import GitObject as GitObject
 from gitclaim.core.gitrecords import Ident as Ident
@@ -55,25 +55,6 @@ class Result(NamedTuple):
         when it printed any (the lines after them are advice such as "Please make sure you have the correct
         access rights and the repository exists", which on its own says nothing), else all its lines joined."""
         return describe_stderr(self.stderr) or f"git exited with {self.returncode}"
-
-
-# What git adds after the line that names the problem: true of every remote failure, so it explains none.
-_BOILERPLATE = frozenset((
-    "fatal: Could not read from remote repository.",
-    "Please make sure you have the correct access rights",
-    "and the repository exists.",
-))
-
-
-def describe_stderr(stderr: bytes) -> str:
-    """git's own words for a failure: its `fatal:`/`error:` lines, else all its lines, without the generic
-    advice that follows them (an ssh or proxy failure is a line without a prefix, kept for that reason)."""
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith("hint:")]
-    specific = [ln for ln in lines if ln not in _BOILERPLATE]
-    lines = specific or lines
-    errors = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-    return "; ".join(errors or lines)
 
 
 class GitTimeout(RemoteError):

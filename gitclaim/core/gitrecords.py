@@ -132,3 +132,22 @@ def parse_log(out: bytes) -> list[Commit]:
         commits.append(Commit(oid, tree, tuple(parents.split()), an, ae, int(atime or 0), cn, ce, int(ctime or 0),
                               message))
     return commits
+
+
+# What git adds after the line that names the problem: true of every remote failure, so it explains none.
+_BOILERPLATE = frozenset((
+    "fatal: Could not read from remote repository.",
+    "Please make sure you have the correct access rights",
+    "and the repository exists.",
+))
+
+
+def describe_stderr(stderr: bytes) -> str:
+    """git's own words for a failure: its `fatal:`/`error:` lines, else all its lines, without the generic
+    advice that follows them (an ssh or proxy failure is a line without a prefix, kept for that reason)."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("hint:")]
+    specific = [ln for ln in lines if ln not in _BOILERPLATE]
+    lines = specific or lines
+    errors = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return "; ".join(errors or lines)
