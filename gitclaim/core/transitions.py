@@ -40,8 +40,13 @@ class Actor(NamedTuple):
 
 
 def actor_for(store: Store, as_text: str | None = None, now: datetime | None = None) -> Actor:
+    from gitclaim.core.repo import NOTICES
+
     repo = store.repo
-    return Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now())
+    actor = Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now())
+    while NOTICES:  # a copied clone's new instance id: a warning of this command, for every front end to show
+        store.warn(NOTICES.pop(0))
+    return actor
 
 
 def user_text(value: str | None, what: str) -> str:

@@ -47,7 +47,7 @@ def test_a_copied_clone_gets_its_own_instance_and_is_told(make_clone, bare_remot
     before = remote_refs(bare_remote)
     res = run_gitclaim(copy, "done", "m1")
     assert res.returncode == 3
-    refusal, notice = res.stderr.splitlines()  # the notice comes after the command's own line
+    notice, refusal = res.stderr.splitlines()  # told as it happens, before the command's own answer
     new_id = instance(copy)
     assert new_id != original
     assert notice == (
