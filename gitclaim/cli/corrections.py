@@ -48,6 +48,8 @@ def edit(
         body=create.read_body(body_file) if body_file is not None else None,
     )
     store = open_store()
+    if fields.requires:
+        create.check_requirements(store, mission_id, fields.requires)
     out = corrections.edit(store, claims.actor_for(store), mission_id, fields, epoch=epoch)
     _print(store, out, mission_id, "edited", json_out)
 

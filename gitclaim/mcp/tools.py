@@ -385,6 +385,10 @@ def edit_mission(
 
         fields = corrections.Edit(title=title, priority=parse_priority(priority) if priority is not None else None,
                                   requires=tuple(requires) if requires is not None else None, body=body)
+        if fields.requires:
+            from gitclaim.missions.create import check_requirements
+
+            check_requirements(store, mission_id, fields.requires)
         return _changed(store, corrections.edit(store, claims.actor_for(store), mission_id, fields))
 
     return _call(repo_path, op)

@@ -62,8 +62,21 @@ def _check_new_id(store: Store, mission_id: str, requires: tuple[str, ...], reus
         raise Conflict(f"mission {mission_id} exists in the archive ({old.status}: {old.title}); a mission "
                        f"that requires {mission_id} would mean the new one: choose another id, or pass "
                        "--reuse-archived-id if that is what you want")
+    check_requirements(store, mission_id, requires, archived)
+
+
+def check_requirements(store: Store, mission_id: str, requires: tuple[str, ...],
+                       archived: dict | None = None) -> None:
+    """Requirements must name live or archived missions (NotFound) and close no cycle through the existing
+    missions (InvalidInput), for `new` and `edit` alike. A mission requiring itself is its caller's refusal."""
+    requires = tuple(r for r in requires if r != mission_id)
     if not requires:
         return
+    if archived is None:
+        from gitclaim.missions import archive
+
+        store.sync(archive.SYNC)
+        archived = archive.snapshot(store).index
     states, _ = store.all()
     graph = {s.mission_id: s.mission.requires for s in states}
     unknown = [r for r in requires if r not in graph and r not in archived]

@@ -152,3 +152,15 @@ def test_the_archive_runs_are_the_commits_that_change_the_index(make_clone, bare
     assert len(runs) == 2 and all(s.startswith("chore(mission): archive ") for s in runs), runs
     plain = git(bare_remote, "log", "--first-parent", "--format=%s", "refs/gitclaim/archive").stdout.splitlines()
     assert len(plain) > 2  # what docs/archive.md used to suggest runs on into a mission's history
+
+
+def test_edit_checks_requirements_as_new_does(make_clone, bare_remote) -> None:
+    a = make_clone("a")
+    ok(a, "new", "x", "--title", "X")
+    ok(a, "new", "y", "--title", "Y", "--requires", "x")
+    before = remote_refs(bare_remote)
+    assert one_line(run_gitclaim(a, "edit", "x", "--requires", "nosuch"), 4) == (
+        "gitclaim: mission x: --requires names no mission on remote 'origin': nosuch (create it first)")
+    assert one_line(run_gitclaim(a, "edit", "x", "--requires", "y"), 2) == (
+        "gitclaim: mission x: its requirements form a cycle: x -> y -> x")
+    assert remote_refs(bare_remote) == before
