@@ -60,7 +60,7 @@ def ssh_clone(private_sshd_server: GitServer, tmp_path: Path, monkeypatch: pytes
 
 def test_commands_share_one_connection_and_the_master_leaves(ssh_clone, runtime_dir: Path) -> None:
     clone, server, bare = ssh_clone
-    env = {"GITCLAIM_SSH_PERSIST": "10"}  # long enough for the next command on a loaded machine
+    env = {"GITCLAIM_SSH_PERSIST": "20"}  # long enough for the next command on a loaded machine
     before = logins(server)
     for args in (["init"], ["new", "m1", "--title", "One"], ["claim", "m1", "--as", "me"], ["heartbeat", "m1"],
                  ["log", "m1", "a note"], ["list"]):
@@ -72,7 +72,7 @@ def test_commands_share_one_connection_and_the_master_leaves(ssh_clone, runtime_
     assert (runtime_dir / f"gitclaim-ssh-{os.getuid()}").stat().st_mode & 0o777 == 0o700
     assert masters(runtime_dir)
     assert "refs/missions/m1" in remote_refs(bare)
-    deadline = time.monotonic() + 10 + 10
+    deadline = time.monotonic() + 20 + 15
     while masters(runtime_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert masters(runtime_dir) == []  # gone within the persistence time (plus scheduling slack)
