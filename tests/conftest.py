@@ -54,6 +54,15 @@ def bare_remote(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A plain repository with one commit and no remote, for commands that work on commits (check-msg, hooks)."""
+    path = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(path))
+    git(path, "commit", "-q", "--allow-empty", "-m", "chore: start")
+    return path
+
+
+@pytest.fixture
 def make_clone(tmp_path: Path, bare_remote: Path) -> Callable[..., Path]:
     """make_clone("a") -> a fresh clone of the shared remote, with `gitclaim init` already run."""
 

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.support.gitenv import ROOT, git
 
-__all__ = ["GITCLAIM", "ROOT", "git", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
+__all__ = ["GITCLAIM", "ROOT", "cli_commands", "git", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
 
 GITCLAIM = [sys.executable, "-m", "gitclaim"]
 
@@ -82,3 +83,27 @@ def race(clones: list[Path], args_for: Callable[[int], list[str]], barrier_dir: 
         out, err = proc.communicate(timeout=timeout)
         results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     return results
+
+
+def cli_commands() -> dict[str, Any]:
+    """Every command of the CLI by its full name ("task start") as click sees it, with every module registered.
+    The CLI framework is imported here, not at the top: most tests never need it."""
+    import importlib
+
+    import click
+    import typer.main
+
+    from gitclaim.cli.app import app
+
+    importlib.import_module("gitclaim.cli.commands")
+    found: dict[str, Any] = {}
+
+    def walk(cmd: click.Command, prefix: str) -> None:
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{prefix} {name}".strip())
+        else:
+            found[prefix] = cmd
+
+    walk(typer.main.get_command(app), "")
+    return found

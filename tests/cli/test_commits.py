@@ -17,14 +17,6 @@ DASH = "\N{EM DASH}"
 AI_HINT = f"{DASH} remove 'AI': the commit policy forbids mentioning it"
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    git(tmp_path, "init", "-q", str(path))
-    git(path, "commit", "-q", "--allow-empty", "-m", "chore: start")
-    return path
-
-
 def commit(repo: Path, message: str, *args: str) -> str:
     git(repo, "commit", "-q", "--allow-empty", "-m", message, *args)
     return git(repo, "rev-parse", "HEAD").stdout.strip()

@@ -12,27 +12,16 @@ from pathlib import Path
 
 import click
 import pytest
-import typer.main
 
-from gitclaim.cli.app import add_examples, app
+from gitclaim.cli.app import add_examples
 from gitclaim.cli.examples import EXAMPLES
-from tests.helpers import ROOT, run_gitclaim
+from tests.helpers import ROOT, cli_commands, run_gitclaim
 
 
 def _commands() -> dict[str, click.Command]:
     importlib.import_module("gitclaim.cli.commands")
-    add_examples()
-    found: dict[str, click.Command] = {}
-
-    def walk(cmd: click.Command, prefix: str) -> None:
-        if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
-                walk(sub, f"{prefix} {name}".strip())
-        else:
-            found[prefix] = cmd
-
-    walk(typer.main.get_command(app), "")
-    return found
+    add_examples()  # before click builds the commands, as run_app does for --help
+    return cli_commands()
 
 
 COMMANDS = sorted(_commands())

@@ -3,40 +3,23 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 
-import click
 import pytest
-import typer.main
 
-from gitclaim.cli.app import app
-from tests.helpers import ROOT, git, run_gitclaim
+from tests.helpers import ROOT, cli_commands, git, run_gitclaim
 
 # Commands whose stdout is not theirs to format: the MCP protocol, git's hook channel, a shell script.
 NO_JSON = {"mcp", "guard pre-receive", "completion", "hooks session-start"}
 
 
-def _commands() -> dict[str, click.Command]:
-    importlib.import_module("gitclaim.cli.commands")
-    found: dict[str, click.Command] = {}
-
-    def walk(cmd: click.Command, prefix: str) -> None:
-        if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
-                walk(sub, f"{prefix} {name}".strip())
-        else:
-            found[prefix] = cmd
-
-    walk(typer.main.get_command(app), "")
-    return found
 
 
 def test_every_command_takes_json_but_the_documented_few() -> None:
-    without = {name for name, cmd in _commands().items() if not any("--json" in p.opts for p in cmd.params)}
-    assert without == NO_JSON & set(_commands())
+    without = {name for name, cmd in cli_commands().items() if not any("--json" in p.opts for p in cmd.params)}
+    assert without == NO_JSON & set(cli_commands())
     doc = (ROOT / "docs" / "json.md").read_text()
     assert "except `mcp`" in doc and "`guard pre-receive`" in doc and "`completion`" in doc
 
@@ -109,14 +92,6 @@ def test_next_json_says_changed(make_clone: Callable[..., Path]) -> None:
     assert run_gitclaim(a, "new", "m1", "--title", "First").returncode == 0
     data = json.loads(run_gitclaim(a, "next", "--json").stdout)
     assert (data["mission_id"], data["changed"], data["lost_races"], data["pushes"]) == ("m1", True, 0, 1)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    git(tmp_path, "init", "-q", str(path))
-    git(path, "commit", "-q", "--allow-empty", "-m", "chore: start")
-    return path
 
 
 def test_check_msg_json(repo: Path) -> None:

@@ -28,14 +28,6 @@ def python_first_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    git(tmp_path, "init", "-q", str(path))
-    git(path, "commit", "-q", "--allow-empty", "-m", "chore: start")
-    return path
-
-
 def commits(repo: Path) -> int:
     return int(git(repo, "rev-list", "--count", "HEAD").stdout)
 

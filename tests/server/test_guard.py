@@ -293,32 +293,22 @@ def test_rewriting_history_is_refused(held: tuple[Path, Path]) -> None:
     assert_refused(rewind, remote, REF, before, "non-fast-forward")
 
 
-def test_steal_of_a_live_claim_is_refused(held: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(("subject", "action", "takeover", "expected"), [
+    pytest.param("chore(mission): take over m1", "takeover", "steal",
+                 ("it steals the live claim of", "the lease is 1d0h"), id="steal-of-a-live-claim"),
+    pytest.param("chore(mission): claim m1", "claim", None,
+                 ("it claims a mission held by", "only a takeover replaces a holder"), id="claim-over-a-holder"),
+    pytest.param("chore(mission): take over m1", "takeover", "force", ("without a reason",),
+                 id="force-takeover-without-reason"),
+])
+def test_taking_a_held_mission_is_refused(held: tuple[Path, Path], subject: str, action: str, takeover: str | None,
+                                          expected: tuple[str, ...]) -> None:
     remote, a = held
     before, inst = tip(remote), OTHER
     text = set_fields(remote_mission(remote, "m1"), claim_instance=inst, claim_epoch=2)
-    forged = forge(a, text, message("chore(mission): take over m1", "takeover", inst, epoch="2",
-                                    takeover="steal"), [before])
-    assert_refused(push(a, forged, REF), remote, REF, before, "it steals the live claim of",
-                   "the lease is 1d0h")
-
-
-def test_claiming_over_a_holder_is_refused(held: tuple[Path, Path]) -> None:
-    remote, a = held
-    before, inst = tip(remote), OTHER
-    text = set_fields(remote_mission(remote, "m1"), claim_instance=inst, claim_epoch=2)
-    forged = forge(a, text, message("chore(mission): claim m1", "claim", inst, epoch="2"), [before])
-    assert_refused(push(a, forged, REF), remote, REF, before, "it claims a mission held by",
-                   "only a takeover replaces a holder")
-
-
-def test_force_takeover_without_reason_is_refused(held: tuple[Path, Path]) -> None:
-    remote, a = held
-    before, inst = tip(remote), OTHER
-    text = set_fields(remote_mission(remote, "m1"), claim_instance=inst, claim_epoch=2)
-    forged = forge(a, text, message("chore(mission): take over m1", "takeover", inst, epoch="2",
-                                    takeover="force"), [before])
-    assert_refused(push(a, forged, REF), remote, REF, before, "without a reason")
+    trailers = {"takeover": takeover} if takeover else {}
+    forged = forge(a, text, message(subject, action, inst, epoch="2", **trailers), [before])
+    assert_refused(push(a, forged, REF), remote, REF, before, *expected)
 
 
 def test_write_by_a_non_holder_is_refused(held: tuple[Path, Path]) -> None:
