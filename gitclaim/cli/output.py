@@ -99,7 +99,14 @@ def discard_stdout() -> None:
         pass
 
 
+# Whether this process has written its --json document: a command that reports a failure in its own document
+# (doctor's failed checks, import's conflicts) and then exits non-zero must not add a second document after it.
+_document_written = False
+
+
 def emit_json(data: Any) -> None:
+    global _document_written
+    _document_written = True
     sys.stdout.write((_rows_json(data) if isinstance(data, list) else None)
                      or json.dumps(data, indent=2, ensure_ascii=False))
     sys.stdout.write("\n")
@@ -188,10 +195,13 @@ def json_error(args: list[str] | None, code: int, message: str, details: dict | 
         return
     from gitclaim.errors import KINDS
 
+    # A command whose --json output is one object a line (watch) ends with its error on one line too.
+    one_a_line = next((a for a in args if not a.startswith("-")), "") in LINE_JSON
+    if _document_written and not one_a_line:
+        return  # stdout holds one JSON document, and it already says what failed
     kind = "interrupted" if code == 130 else KINDS.get(code, "error")
     error = {"exit_code": code, "kind": kind, "message": message, **(details or {})}
-    # A command whose --json output is one object a line (watch) ends with its error on one line too.
-    indent = None if next((a for a in args if not a.startswith("-")), "") in LINE_JSON else 2
+    indent = None if one_a_line else 2
     try:
         sys.stdout.write(json.dumps({"error": error}, indent=indent, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
