@@ -61,9 +61,14 @@ def new(
     """Publish a new QUEUED mission (exit 3 if the id exists)."""
     check_id(mission_id)
     store = open_store()
+    files = None
+    if from_dir is not None or profile is not None:
+        from gitclaim.workflows.missiondir import mission_files
+
+        files = mission_files(mission_id, title, from_dir, profile)
     out = create.new_mission(
         store, mission_id, title=title, priority=priority, body_file=body_file, requires=tuple(requires),
-        from_dir=from_dir, profile=profile, reuse_archived=reuse_archived,
+        files=files, reuse_archived=reuse_archived,
     )
     if json_out:
         emit_json({**out.state.mission.to_json(), "changed": out.changed, "commit": out.state.commit})

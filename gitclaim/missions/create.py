@@ -16,18 +16,18 @@ from gitclaim.errors import Conflict, InvalidInput, NotFound
 
 
 def new_mission(store: Store, mission_id: str, *, title: str | None, priority: str | int | None = None,
-                body_file: Path | None = None, requires: tuple[str, ...] = (), from_dir: Path | None = None,
-                profile: str | None = None, as_text: str | None = None, reuse_archived: bool = False) -> Outcome:
+                body_file: Path | None = None, requires: tuple[str, ...] = (),
+                files: dict[str, bytes] | None = None, as_text: str | None = None,
+                reuse_archived: bool = False) -> Outcome:
+    """Publish a QUEUED mission. `files` are the tree of a mission directory or a workflow profile, already
+    read and validated by gitclaim/workflows/missiondir.py: `mission_files` (workflows sit above this layer)."""
     check_id(mission_id)
     for req in requires:
         check_id(req)
-    if from_dir is not None and profile is not None:
-        raise InvalidInput("use either --from DIR or --profile P, not both")
-    files: dict[str, bytes] = {}
+    files = dict(files or {})
     body = ""
     extra: dict = {}
-    if from_dir is not None or profile is not None:
-        files = _mission_files(mission_id, title, from_dir, profile)
+    if files:
         base = m.parse(files.pop(m.FILENAME), mission_id, require_format=False) if m.FILENAME in files else None
         if base is not None:
             title = title or base.title
@@ -102,25 +102,6 @@ def _cycle_through(mission_id: str, requires: tuple[str, ...], graph: dict[str, 
         seen.add(node)
         stack.extend((nxt, [*path, nxt]) for nxt in reversed(graph.get(node, ())))
     return None
-
-
-def _mission_files(mission_id: str, title: str | None, from_dir: Path | None, profile: str | None
-                   ) -> dict[str, bytes]:
-    from gitclaim.workflows.missiondir import read_mission_dir
-    from gitclaim.workflows.profiles import render_profile
-    from gitclaim.workflows.rules import validate_mission_files
-
-    if profile is not None:
-        files = render_profile(profile, mission_id, title or mission_id)
-    else:
-        assert from_dir is not None
-        files = read_mission_dir(from_dir)
-    problems = validate_mission_files(files)
-    if problems:
-        first = problems[0]
-        raise InvalidInput(f"mission {mission_id}: workflow does not validate ({len(problems)} problems; first: "
-                           f"phase {first.phase}: {first.rule}: {first.message}); see gitclaim validate")
-    return files
 
 
 def read_body(path: Path) -> str:

@@ -79,3 +79,24 @@ def _read_capped(path: Path) -> bytes:
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_FILE_BYTES} bytes; is this a mission file?")
     return data
+
+
+def mission_files(mission_id: str, title: str | None, from_dir: Path | None, profile: str | None
+                   ) -> dict[str, bytes]:
+    """The files `new --from DIR` or `new --profile P` publishes, validated against the workflow rules."""
+    from gitclaim.workflows.profiles import render_profile
+    from gitclaim.workflows.rules import validate_mission_files
+
+    if from_dir is not None and profile is not None:
+        raise InvalidInput("use either --from DIR or --profile P, not both")
+    if profile is not None:
+        files = render_profile(profile, mission_id, title or mission_id)
+    else:
+        assert from_dir is not None
+        files = read_mission_dir(from_dir)
+    problems = validate_mission_files(files)
+    if problems:
+        first = problems[0]
+        raise InvalidInput(f"mission {mission_id}: workflow does not validate ({len(problems)} problems; first: "
+                           f"phase {first.phase}: {first.rule}: {first.message}); see gitclaim validate")
+    return files
