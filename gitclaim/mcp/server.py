@@ -14,7 +14,7 @@ from pathlib import Path
 from mcp.server.mcpserver import MCPServer
 
 from gitclaim import __version__
-from gitclaim.mcp import tools, waiting
+from gitclaim.mcp import calling, waiting
 from gitclaim.mcp.tools import ANNOTATIONS, TOOLS
 
 INSTRUCTIONS = """gitclaim: missions are claimed atomically through the shared git remote (refs/missions/<id>).
@@ -30,7 +30,7 @@ directory)."""
 
 def build_server(repo: Path | None = None) -> MCPServer:
     """The server with every tool and its annotations; `repo` is where calls without repo_path act."""
-    tools.DEFAULT_REPO = repo
+    calling.DEFAULT_REPO = repo
     server = MCPServer(name="gitclaim", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
     for tool in (*TOOLS, *waiting.TOOLS):
         server.add_tool(tool, annotations=ANNOTATIONS[tool.__name__])

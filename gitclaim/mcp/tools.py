@@ -1,8 +1,7 @@
 """The MCP tools: each a thin wrapper over the library core, like a CLI command. A tool opens the store of
 `repo_path` (default: the server's working directory, so one server serves whichever clone or worktree an agent
-names), calls one library function and returns its result as structured content (gitclaim/mcp/schemas.py). An
-expected failure (GitclaimError) comes back as a tool error (isError) whose text is exactly the one line the CLI
-prints, plus the CLI's exit code in `_meta["gitclaim/exit_code"]`; `_call` is the one place that happens.
+names), calls one library function and returns its result as structured content (gitclaim/mcp/schemas.py) through
+`calling.call`, the one place a failure becomes a tool error (gitclaim/mcp/calling.py).
 
 The tools are plain functions: the SDK runs them on worker threads, which keeps the server answering while a push
 waits on the remote. Reference: docs/mcp.md.
@@ -10,18 +9,24 @@ waits on the remote. Reference: docs/mcp.md.
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
 
 from gitclaim.core import transitions as claims
-from gitclaim.core.store import Outcome, Store
-from gitclaim.errors import GitclaimError, InvalidInput, PolicyViolation
+from gitclaim.core.store import Store
+from gitclaim.errors import PolicyViolation
+from gitclaim.mcp.calling import (
+    MissionId,
+    Profile,
+    RepoPath,
+    Session,
+    TaskId,
+    call,
+    changed,
+    derived_id_refused,
+)
 from gitclaim.mcp.schemas import (
     CompletedTask,
     LoggedDecision,
@@ -38,93 +43,7 @@ from gitclaim.mcp.schemas import (
     Totals,
 )
 from gitclaim.missions import views
-from gitclaim.missions import workspace as service
 from gitclaim.workflows import decisions, profiles, replay, startmission
-
-logger = logging.getLogger("gitclaim.mcp")
-
-EXIT_CODE_META = "gitclaim/exit_code"
-WARNINGS_META = "gitclaim/warnings"
-
-
-# ---- inputs ------------------------------------------------------------------------------------------------
-
-RepoPath = Annotated[str | None, Field(description="Clone or worktree to act in (default: the server's --repo, "
-                                                   "$GITCLAIM_REPO, else its working directory; a relative path is "
-                                                   "taken from that default).")]
-MissionId = Annotated[str, Field(description="Mission id (refs/missions/<id>).")]
-TaskId = Annotated[str | None, Field(description="Task id from start_task, like my-mission/t3; leave it out for a "
-                                                 "mission-level entry (then give mission_id).")]
-Profile = Annotated[Literal["simple", "standard", "complex"], Field(
-    description="The workflow template: simple (one implementation phase), standard (analysis, implementation, "
-                "review) or complex (adds architecture, tests and integration phases).")]
-Session = Annotated[str | None, Field(description="Session description recorded as claimed_by "
-                                                  "(default: $GITCLAIM_AS, else user@host).")]
-
-
-# ---- calling the library -----------------------------------------------------------------------------------
-
-# The repository a call acts on when it names none: `gitclaim mcp --repo PATH` or $GITCLAIM_REPO, set once at
-# startup (server.py), because several clients start servers with the working directory `/`.
-DEFAULT_REPO: Path | None = None
-
-
-def _repo_dir(repo_path: str | None) -> Path:
-    base = DEFAULT_REPO or Path.cwd()
-    if repo_path is None or not repo_path.strip():
-        return base
-    path = base / Path(repo_path).expanduser()  # an absolute repo_path replaces the base
-    if not path.is_dir():
-        raise InvalidInput(f"repo_path {repo_path!r} is not a directory")
-    return path
-
-
-# One server opens each repository once and keeps it while its configuration stays the same.
-_STORES = service.StoreCache()
-
-
-def _error(text: str, code: int, warnings: list[str]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
-                          _meta={EXIT_CODE_META: code, **_warnings_meta(warnings)})
-
-
-def _warnings_meta(warnings: list[str]) -> dict[str, Any]:
-    """Warnings of the call (the agents file could not be updated, ...): on the server's stderr, as the CLI
-    prints them, and to the agent in `_meta`."""
-    for text in warnings:
-        logger.warning("%s", text)
-    return {WARNINGS_META: list(warnings)} if warnings else {}
-
-
-def _call(repo_path: str | None, op: Callable[[Store], BaseModel]) -> CallToolResult:
-    """Open the store, run one library operation; the one place a tool's failure becomes a tool error."""
-    store: Store | None = None
-    try:
-        store = _STORES.store(_repo_dir(repo_path))
-        result = op(store)
-    except GitclaimError as err:
-        return _error(str(err), err.exit_code, store.warnings if store else [])
-    except Exception as exc:  # a bug: the agent still gets one line, the traceback goes to stderr
-        logger.exception("gitclaim tool failed")
-        return _error(f"internal error: {type(exc).__name__}: {exc} (report it)", 1,
-                      store.warnings if store else [])
-    data = result.model_dump(mode="json")
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
-                          structured_content=data, _meta=_warnings_meta(store.warnings) or None)
-
-
-def _changed(store: Store, out: Outcome, model: type[MissionChange] = MissionChange, **more: Any) -> Any:
-    return model(**out.state.mission.to_json(), changed=out.changed, commit=out.state.commit, **more)
-
-
-def _derived_id_refused(name: str, err: PolicyViolation) -> PolicyViolation:
-    """The id is the only text of a start commit's message: when the policy refuses it, say which id, where it
-    came from, and how to choose another, instead of asking to reword text the caller never wrote."""
-    derived = startmission.slugify(" ".join(name.split()))
-    reason = str(err).removesuffix("; reword the text you gave")
-    return PolicyViolation(f"the mission id {derived!r}, derived from the name {name!r}: {reason}; pass another id "
-                           "as mission_id")
-
 
 # ---- tools: the mission system -----------------------------------------------------------------------------
 
@@ -145,13 +64,13 @@ def start_mission(
         except PolicyViolation as err:
             if mission_id is not None:
                 raise
-            raise _derived_id_refused(name, err) from None
+            raise derived_id_refused(name, err) from None
         mis = out.state.mission
         files = sorted(profiles.render_profile(profile, mis.mission_id, mis.title))  # what was written
         return StartedMission(mission_id=mis.mission_id, title=mis.title, profile=profile, status=mis.status,
                               epoch=mis.claim_epoch, commit=out.state.commit, files=files)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def start_task(
@@ -169,7 +88,7 @@ def start_task(
         return StartedTask(task_id=got.ref.full, mission_id=mission_id, phase=phase,
                            commit=got.outcome.state.commit)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def complete_task(
@@ -192,7 +111,7 @@ def complete_task(
                              files=done.files, phase_complete=done.phase_complete,
                              commit=done.outcome.state.commit)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def complete_mission(
@@ -207,7 +126,7 @@ def complete_mission(
     def op(store: Store) -> Totals:
         return Totals(**decisions.complete_mission(store, claims.actor_for(store), mission_id, status, summary))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def log_decision(
@@ -225,7 +144,7 @@ def log_decision(
                                  category=category, rationale=rationale, mission_id=mission_id)
         return LoggedDecision(decision_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def log_milestone(
@@ -241,7 +160,7 @@ def log_milestone(
                                   mission_id=mission_id)
         return LoggedMilestone(milestone_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def log_issue(
@@ -265,7 +184,7 @@ def log_issue(
         return LoggedIssue(issue_id=got.entry_id, mission_id=got.mission_id, task_id=got.task_id,
                            blocked=got.blocked_reason is not None, blocked_reason=got.blocked_reason)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def get_context(
@@ -280,7 +199,7 @@ def get_context(
     def op(store: Store) -> MissionContext:
         return MissionContext(**replay.get_context(store, mission_id, include, phase))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 # ---- tools: claims -----------------------------------------------------------------------------------------
@@ -293,9 +212,9 @@ def claim_mission(
 ) -> Annotated[CallToolResult, MissionChange]:
     """Claim a mission. Already yours: changed false. Held by another: a tool error naming the holder."""
     def op(store: Store) -> MissionChange:
-        return _changed(store, claims.claim(store, claims.actor_for(store, session), mission_id, steal=steal))
+        return changed(store, claims.claim(store, claims.actor_for(store, session), mission_id, steal=steal))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def next_mission(session: Session = None, repo_path: RepoPath = None) -> Annotated[CallToolResult, NextResult]:
@@ -305,9 +224,9 @@ def next_mission(session: Session = None, repo_path: RepoPath = None) -> Annotat
         from gitclaim.missions import ready
 
         got = ready.next_mission(store, claims.actor_for(store, session))
-        return _changed(store, got.outcome, NextResult, lost_races=got.lost_races)
+        return changed(store, got.outcome, NextResult, lost_races=got.lost_races)
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def list_missions(
@@ -322,7 +241,7 @@ def list_missions(
         got = views.list_missions(store, status=status, stale_only=stale, fetch=fetch)
         return MissionList(missions=[MissionRow(**row) for row in got.rows], broken=[str(e) for e in got.broken])
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def show_mission(
@@ -339,7 +258,7 @@ def show_mission(
             view.file_text = views.read_file(store, mission_id, file).decode("utf-8", "replace")
         return view
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def release_mission(
@@ -349,17 +268,17 @@ def release_mission(
 ) -> Annotated[CallToolResult, MissionChange]:
     """Give a mission you hold back to the queue (QUEUED)."""
     def op(store: Store) -> MissionChange:
-        return _changed(store, claims.release(store, claims.actor_for(store), mission_id, note=note))
+        return changed(store, claims.release(store, claims.actor_for(store), mission_id, note=note))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def heartbeat(mission_id: MissionId, repo_path: RepoPath = None) -> Annotated[CallToolResult, MissionChange]:
     """Refresh your claim's lease during long silent work (every write refreshes it too)."""
     def op(store: Store) -> MissionChange:
-        return _changed(store, claims.heartbeat(store, claims.actor_for(store), mission_id))
+        return changed(store, claims.heartbeat(store, claims.actor_for(store), mission_id))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 # ---- tools: corrections ------------------------------------------------------------------------------------
@@ -389,9 +308,9 @@ def edit_mission(
             from gitclaim.missions.create import check_requirements
 
             check_requirements(store, mission_id, fields.requires)
-        return _changed(store, corrections.edit(store, claims.actor_for(store), mission_id, fields))
+        return changed(store, corrections.edit(store, claims.actor_for(store), mission_id, fields))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def cancel_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = None
@@ -401,9 +320,9 @@ def cancel_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = 
     def op(store: Store) -> MissionChange:
         from gitclaim.core import corrections
 
-        return _changed(store, corrections.cancel(store, claims.actor_for(store), mission_id, reason=reason))
+        return changed(store, corrections.cancel(store, claims.actor_for(store), mission_id, reason=reason))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def reopen_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = None
@@ -412,9 +331,9 @@ def reopen_mission(mission_id: MissionId, reason: Reason, repo_path: RepoPath = 
     def op(store: Store) -> MissionChange:
         from gitclaim.core import corrections
 
-        return _changed(store, corrections.reopen(store, claims.actor_for(store), mission_id, reason=reason))
+        return changed(store, corrections.reopen(store, claims.actor_for(store), mission_id, reason=reason))
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 def _hints(*, read_only: bool = False, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:

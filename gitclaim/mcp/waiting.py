@@ -16,8 +16,8 @@ from pydantic import Field
 
 from gitclaim.core.store import Store
 from gitclaim.errors import TimedOut
+from gitclaim.mcp.calling import RepoPath, call
 from gitclaim.mcp.schemas import ChangeEvent, WaitResult
-from gitclaim.mcp.tools import RepoPath, _call
 from gitclaim.missions import watch
 
 MAX_TIMEOUT = 300.0
@@ -53,7 +53,7 @@ def wait_for_change(
                           waited_seconds=round(time.monotonic() - started, 3), fetches=watcher.polls,
                           events=[ChangeEvent(**ev.to_json()) for ev in watcher.seen])
 
-    return _call(repo_path, op)
+    return call(repo_path, op)
 
 
 TOOLS = (wait_for_change,)
