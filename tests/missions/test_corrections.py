@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gitclaim.core import mission as m
-from gitclaim.server import guard
+from gitclaim.server import rules as guard  # judge_step and Step live in the rules module
 from tests.helpers import git, remote_mission, remote_refs, run_gitclaim
 
 
