@@ -16,6 +16,7 @@ REMOTE = 6
 POLICY = 7
 TIMED_OUT = 8
 OUTPUT = 9  # the command ran, but its output could not be written (`>/dev/full`, `>&-`)
+NAMESPACE = 10
 
 
 class GitclaimError(Exception):
@@ -33,7 +34,7 @@ class GitclaimError(Exception):
 # The `kind` of an error in `--json` output, by exit code: a stable word for each code of docs/exit-codes.md.
 KINDS = {ERROR: "error", USAGE: "usage", CONFLICT: "conflict", NOT_FOUND: "not_found",
          NOTHING_READY: "nothing_ready", REMOTE: "remote", POLICY: "policy", TIMED_OUT: "timed_out",
-         OUTPUT: "output"}
+         OUTPUT: "output", NAMESPACE: "namespace_mismatch"}
 
 
 class InvalidInput(GitclaimError):
@@ -72,6 +73,12 @@ class TimedOut(GitclaimError):
     """`watch --timeout`: the condition did not hold in time (nothing is wrong, nothing was written)."""
 
     exit_code = TIMED_OUT
+
+
+class NamespaceMismatch(GitclaimError):
+    """This clone was set up for another mission namespace than the committed .gitclaim.yaml names."""
+
+    exit_code = NAMESPACE
 
 
 class NotARepository(GitclaimError):

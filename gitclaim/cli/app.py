@@ -37,7 +37,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["next", "start", "demo"], "session_cmds"),
     "check-msg": "commits",
     "hooks": "hooks_cmds",
-    **dict.fromkeys(["import", "export", "archive"], "transfer_cmds"),
+    **dict.fromkeys(["import", "export", "archive", "migrate"], "transfer_cmds"),
     **dict.fromkeys(["approve", "context", "validate", "task", "mcp"], "workflow_cmds"),
     **dict.fromkeys(["edit", "reopen", "cancel"], "corrections"),
     "guard": "guard_cmds",

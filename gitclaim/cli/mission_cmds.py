@@ -24,19 +24,21 @@ from gitclaim.missions import create, setup, views
 
 @app.command()
 def init(
-    remote: str = typer.Option("origin", "--remote", help="The shared remote that holds refs/missions/*."),
+    remote: str = typer.Option("origin", "--remote", help="The shared remote that holds the missions."),
     hooks: bool = typer.Option(False, "--hooks", help="Also install the commit-msg policy hook."),
     agents: str | None = typer.Option(
         None, "--agents", help="Keep an 'Active Mission' section in this file (CLAUDE.md or AGENTS.md) and "
         "install a Claude Code start command."),
     json_out: bool = JSON,
 ) -> None:
-    """Configure this clone: fetch refspec for refs/missions/*, instance id, first fetch. Safe to run twice."""
-    store = open_store()
+    """Configure this clone: the mission namespace of .gitclaim.yaml and its fetch refspec (mirrored at
+    refs/missions/*), instance id, first fetch. Safe to run twice."""
+    store = open_store(check_namespace=False)
     report = setup.init_clone(store, remote, hooks=hooks, agents_file=agents)
     if json_out:
         repo = store.repo
-        emit_json({"remote": remote, "instance": repo.instance(create=False), "missions": len(store.ids()),
+        emit_json({"remote": remote, "namespace": repo.namespace.name, "instance": repo.instance(create=False),
+                   "missions": len(store.ids()),
                    "agents_file": repo.get("gitclaim.agentsfile"), "steps": report})
         return
     for text in report:

@@ -85,8 +85,35 @@ def archive(
                                      if age.total_seconds() else " (no DONE or FAILED mission)"))
     elif not dry_run:
         line(f"archived {_count(len(result.missions), 'mission')} in {_count(len(result.commits), 'commit')} "
-             f"on {archive_mod.ARCHIVE_REF}")
+             f"on {store.namespace.archive}")
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@app.command()
+def migrate(
+    to: str = typer.Option(..., "--to", help="The namespace to move them to (e.g. refs/heads/claude/missions)."),
+    source: str | None = typer.Option(None, "--from", help="The namespace to move them from (default: the one this "
+                                      "clone uses)."),
+    json_out: bool = JSON,
+) -> None:
+    """Move every live and archived mission to another namespace, histories and all, in one atomic push."""
+    from gitclaim.missions import migrate as migrate_mod
+
+    store = open_store(check_namespace=False)
+    result = migrate_mod.migrate(store, to, source)
+    if json_out:
+        emit_json(result.to_json())
+        return
+    if not result.removed and not result.archive:
+        line(f"nothing to move from {result.source} to {result.target}")
+    else:
+        line(f"moved {_count(len(result.removed), 'mission')}" + (" and the archive" if result.archive else "")
+             + f" from {result.source} to {result.target} in one atomic push")
+    for text in result.steps:
+        line(text)
+    if result.steps or store.namespace.name == result.target:
+        line(f"next: commit `namespace: {result.target}` in .gitclaim.yaml, then run `gitclaim init` in every "
+             "other clone")

@@ -11,5 +11,5 @@ from gitclaim.core.store import Store
 from gitclaim.missions import workspace
 
 
-def open_store(cwd: Path | str | None = None) -> Store:
-    return workspace.open_store(cwd, on_warning=warn)
+def open_store(cwd: Path | str | None = None, *, check_namespace: bool = True) -> Store:
+    return workspace.open_store(cwd, on_warning=warn, check_namespace=check_namespace)

@@ -178,6 +178,11 @@ def init_bare(git: Git, path: Path) -> None:
 
 def clone(git: Git, url: str, path: Path) -> None:
     git.run(["clone", "-q", "--", url, str(path)])
+def config_replace_all(git: Git, key: str, values: Sequence[str]) -> None:
+    """Set every value of a multi-valued key, in this order (the order of fetch refspecs matters to git)."""
+    git.run(["config", "--unset-all", key], check=False)  # exit 5 when there was none
+    for value in values:
+        git.run(["config", "--add", key, value])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -342,6 +347,27 @@ def delete_ref(git: Git, ref: str) -> None:
     git.run(["update-ref", "--no-deref", "-d", ref], check=False)
 
 
+def update_refs(git: Git, updates: Sequence[RefUpdate]) -> None:
+    """Move or delete many local refs in one process (`update-ref --stdin`, one transaction), each only if it
+    still holds its expected value. When one has moved meanwhile the transaction fails as a whole: then each
+    ref is moved on its own, and the one that moved is left as it is (the next fetch brings the remote's)."""
+    if not updates:
+        return
+    lines = []
+    for up in updates:
+        old = up.expected or "0" * len(up.new or up.expected or "0" * 40)
+        lines.append(f"delete {up.ref} {old}" if up.new is None else f"update {up.ref} {up.new} {old}")
+    res = git.run(["update-ref", "--no-deref", "-m", "gitclaim", "--stdin"], input="\n".join(lines).encode() + b"\n",
+                  check=False)
+    if res.ok:
+        return
+    for up in updates:
+        if up.new is None:
+            delete_ref(git, up.ref)
+        else:
+            update_ref(git, up.ref, up.new, up.expected)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Talking to the remote: fetch, compare-and-swap push, ls-remote
 
@@ -351,7 +377,11 @@ _NET_CONFIG = ["-c", "maintenance.auto=false", "-c", "gc.auto=0", "-c", "fetch.r
 
 
 def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, prune: bool = True) -> None:
-    args = [*_NET_CONFIG, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
+    # --refmap= : only the refspecs given here move refs. Without it git also moves the remote-tracking refs the
+    # configured refspecs map the fetched refs to, ignoring negative ones: mission branches of a branch namespace
+    # would appear in refs/remotes/ (`git branch -r`) although init excludes them (docs/config.md).
+    args = [*_NET_CONFIG, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
+            "--refmap="]
     if prune:
         args.append("--prune")
     try:

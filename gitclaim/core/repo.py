@@ -16,12 +16,14 @@ from pathlib import Path
 
 from gitclaim.core import git as g
 from gitclaim.core import timeutil
-from gitclaim.errors import InvalidInput, NotFound
+from gitclaim.core.refs import Namespace
+from gitclaim.errors import InvalidInput, NamespaceMismatch, NotFound
 
 DEFAULT_REMOTE = "origin"
 DEFAULT_TIMEOUT = 60.0
-MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"
-ARCHIVE_REF = "refs/gitclaim/archive"
+MISSIONS_REFSPEC = "+refs/missions/*:refs/missions/*"  # the default namespace's; use `Repo.namespace.refspec`
+ARCHIVE_REF = "refs/gitclaim/archive"  # the local mirror of the archive, whatever the namespace (core/refs.py)
+NAMESPACE_KEY = "gitclaim.namespace"
 
 
 INSTANCE_ENV = "GITCLAIM_INSTANCE"
@@ -129,6 +131,26 @@ class Repo:
         gitclaim.heartbeatInterval), which wins over the committed heartbeat_interval; None when unset."""
         raw = os.environ.get("GITCLAIM_HEARTBEAT_INTERVAL") or self.get("gitclaim.heartbeatInterval")
         return timeutil.parse_duration(raw) if raw else None
+
+    @property
+    def namespace(self) -> Namespace:
+        """The mission namespace this clone was set up for (`gitclaim init` records the committed one)."""
+        from gitclaim.core.refs import DEFAULT_NAMESPACE, check_namespace
+
+        recorded = self.get(NAMESPACE_KEY)
+        if recorded is None:
+            return Namespace(DEFAULT_NAMESPACE)
+        return Namespace(check_namespace(recorded, f"git config {NAMESPACE_KEY}"))
+
+    def check_namespace(self, committed: str) -> None:
+        """Every clone must use the namespace the repository commits (`committed`, from .gitclaim.yaml): a clone
+        set up for another one would create missions where the others never look. Raises NamespaceMismatch."""
+        recorded = self.namespace
+        if recorded.name != committed:
+            raise NamespaceMismatch(
+                f"this clone uses the mission namespace {recorded.name} but .gitclaim.yaml says {committed}: "
+                "run `gitclaim init` to follow .gitclaim.yaml (docs/config.md)",
+                recorded=recorded.name, committed=committed)
 
     # ---- identity -----------------------------------------------------------------------------------------
     @property

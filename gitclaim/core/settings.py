@@ -1,5 +1,5 @@
-"""The committed `.gitclaim.yaml`, read in one place: lease time-to-live, heartbeat interval, commit policy and
-guard rules.
+"""The committed `.gitclaim.yaml`, read in one place: lease time-to-live, heartbeat interval, commit policy, guard
+rules and the mission namespace.
 
 Every user of the file gets the same frozen `Settings` from `parse`, so one rule means the same thing
 everywhere: the client's claims and steals (through the store), `gitclaim check-msg` and the commit-msg hook,
@@ -17,6 +17,7 @@ from typing import Any
 
 from gitclaim.core import git as g
 from gitclaim.core import safeyaml, timeutil
+from gitclaim.core.refs import DEFAULT_NAMESPACE
 from gitclaim.core.repo import Repo, open_repo
 from gitclaim.errors import InvalidInput, NotARepository, PolicyViolation
 from gitclaim.policy.config import PolicyConfig, policy_from_section
@@ -33,6 +34,8 @@ class Settings:
     guard_branches: bool = False  # the server guard also checks branch commits (docs/server-guard.md)
     # How often the post-commit and agent hooks may refresh one mission's lease (docs/lifecycle.md).
     heartbeat_interval: timedelta = DEFAULT_HEARTBEAT_INTERVAL
+    # Where missions live on the remote, for the whole repository (docs/config.md "Mission namespace").
+    namespace: str = DEFAULT_NAMESPACE
 
     def check_message(self, message: str) -> None:
         """Raise PolicyViolation when a message gitclaim is about to write breaks the commit policy."""
@@ -65,7 +68,8 @@ def parse(text: str | None) -> Settings:
         raise InvalidInput(f"{FILENAME}: expected a mapping at the top level")
     try:
         return Settings(_lease_ttl(data.get("lease_ttl")), _policy(data.get("policy")),
-                        _guard_branches(data.get("guard")), _heartbeat_interval(data.get("heartbeat_interval")))
+                        _guard_branches(data.get("guard")), _heartbeat_interval(data.get("heartbeat_interval")),
+                        _namespace(data.get("namespace")))
     except InvalidInput as err:
         raise InvalidInput(f"{FILENAME}: {err}") from None
 
@@ -158,3 +162,15 @@ def _guard_branches(section: Any) -> bool:
     if not isinstance(branches, bool):
         raise InvalidInput("guard.branches: expected true or false")
     return branches
+
+
+def _namespace(value: Any) -> str:
+    if value is None:
+        return DEFAULT_NAMESPACE
+    from gitclaim.core.refs import namespace_problem
+
+    name = str(value).rstrip("/")
+    problem = namespace_problem(name)
+    if problem:
+        raise InvalidInput(f"invalid mission namespace {name!r}: it {problem}")
+    return name

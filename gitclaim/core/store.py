@@ -18,13 +18,13 @@ from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.objects import ObjectWriter
-from gitclaim.core.refs import check_id, id_problem, mission_ref
-from gitclaim.core.repo import MISSIONS_REFSPEC, Repo
+from gitclaim.core.refs import LOCAL_ARCHIVE, LOCAL_PREFIX, Namespace, check_id, id_problem, mission_ref
+from gitclaim.core.repo import Repo
 from gitclaim.core.settings import Settings
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
 
 MAX_ATTEMPTS = 8
-MISSIONS_PREFIX = "refs/missions/"
+MISSIONS_PREFIX = LOCAL_PREFIX  # the local mirror, whatever the remote namespace (core/refs.py)
 FETCH_ATTEMPTS = 4
 
 
@@ -103,8 +103,17 @@ class Store:
         override = self.repo.heartbeat_override
         return override if override is not None else self.settings.heartbeat_interval
 
+    @property
+    def namespace(self) -> Namespace:
+        """Where the missions live on the remote; locally they are always at refs/missions/*."""
+        return self.repo.namespace
+
+    @property
+    def refspec(self) -> str:
+        return self.repo.namespace.refspec
+
     # ---- reading ------------------------------------------------------------------------------------------
-    def sync(self, refspecs: Sequence[str] = (MISSIONS_REFSPEC,)) -> None:
+    def sync(self, refspecs: Sequence[str] | None = None) -> None:
         """One fetch brings every mission ref (and prunes the ones the remote no longer has); other refs, such
         as the archive, are fetched only by the commands that read them, in the same one fetch.
 
@@ -113,10 +122,11 @@ class Store:
         makes git fail with "cannot lock ref ...: is at X but expected Y" when both move one ref, although the
         remote answered. Fetching again is harmless; a remote that is really down fails every attempt."""
         remote = self.repo.require_remote()
+        refspecs = list(refspecs) if refspecs is not None else [self.refspec]
         started = time.monotonic()
         for attempt in range(1, FETCH_ATTEMPTS + 1):
             try:
-                g.fetch(self.git, remote, list(refspecs), timeout=self.repo.timeout)
+                g.fetch(self.git, remote, refspecs, timeout=self.repo.timeout)
                 break
             except g.GitTimeout:
                 self.repo.drop_connection()
@@ -126,7 +136,7 @@ class Store:
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart from the other fetcher
         self._synced.update(refspecs)
-        if MISSIONS_REFSPEC in refspecs:
+        if self.refspec in refspecs:
             self._stamp_fetch()
 
     def sync_once(self, refspec: str) -> None:
@@ -157,7 +167,7 @@ class Store:
     @property
     def fetched(self) -> bool:
         """The mission refs were fetched during this command: refusals and no-ops decided now are trusted."""
-        return MISSIONS_REFSPEC in self._synced
+        return self.refspec in self._synced
 
     def local(self, mission_id: str) -> State | None:
         """The mission as the local mirror holds it, read with one cat-file process."""
@@ -334,20 +344,24 @@ class Store:
             if err is not None:
                 raise err
 
-    def swap(self, subject: str, plan: Plan, *, refspecs: Sequence[str] = (MISSIONS_REFSPEC,),
-             race: str = "") -> list[g.RefUpdate] | None:
+    def swap(self, subject: str, plan: Plan, *, refspecs: Sequence[str] | None = None,
+             race: str = "", names: Callable[[str], str] | None = None) -> list[g.RefUpdate] | None:
         """The compare-and-swap loop of every write: `plan` decides on the local mirror and returns the ref
         updates to push (their commits written, each with the value it expects), or None when nothing needs
         writing; it raises to refuse. The updates go in one push (atomic when there are several), each with a
         lease on its expected value. No clear yes: fetch `refspecs` and look. Every ref at our value: it
         landed. Every ref unchanged: the remote refused (or never answered) and we say so. Anything else: a
-        lost race, so plan again on what the remote holds now (`plan(True)`). Returns what was pushed."""
+        lost race, so plan again on what the remote holds now (`plan(True)`). Returns what was pushed.
+
+        Updates name local refs (refs/missions/<id>, refs/gitclaim/archive): they are pushed, and leased, under
+        their names in the namespace (`Namespace.remote_ref`), or under the names `names` gives (`migrate`, whose
+        `refspecs` fetch those remote refs back into the local ones)."""
         reread = False
         for _ in range(MAX_ATTEMPTS):
             updates = plan(reread)
             if not updates:
                 return None
-            verdict = self._push(updates)
+            verdict = self._push(updates, names or self.namespace.remote_ref)
             if verdict is None or self._landed(subject, updates, verdict, refspecs):
                 return updates
             reread = True
@@ -378,32 +392,33 @@ class Store:
         oid = self.objects.tree(sorted(sub.values(), key=_tree_sort_key))
         return {head: g.TreeEntry("040000", "tree", oid, head)}
 
-    def _push(self, updates: Sequence[g.RefUpdate]) -> g.PushOutcome | g.GitTimeout | None:
+    def _push(self, updates: Sequence[g.RefUpdate], names: Callable[[str], str]
+              ) -> g.PushOutcome | g.GitTimeout | None:
         """One push of every update, each leased on its expected value: None when the remote accepted them
         all, else its verdict (a timeout: the outcome is unknown)."""
         remote = self.repo.require_remote()
+        ns = self.namespace
+        sent = [g.RefUpdate(names(up.ref), up.new, up.expected) for up in updates]
         self.pushes += 1
         try:
-            outcome = g.push_cas(self.git, remote, updates, timeout=self.repo.timeout, atomic=len(updates) > 1)
+            outcome = g.push_cas(self.git, remote, sent, timeout=self.repo.timeout, atomic=len(updates) > 1)
         except g.GitTimeout as err:
             self.repo.drop_connection()
             return err
-        if not all(outcome.accepted(u.ref) for u in updates):
+        if not all(outcome.accepted(u.ref) for u in sent):
             return outcome
         # With init's fetch refspec, the push itself moves the local mirror of mission refs (git updates the
         # tracking ref of every pushed ref); other refs, and every ref of a clone without it, are moved here.
-        mirrored = MISSIONS_REFSPEC in self.repo.get_all(f"remote.{remote}.fetch")
-        for up in updates:
-            if mirrored and up.ref.startswith(MISSIONS_PREFIX):
-                continue
-            if up.new is None:
-                g.delete_ref(self.git, up.ref)
-            else:
-                g.update_ref(self.git, up.ref, up.new, up.expected)
+        fetch = self.repo.get_all(f"remote.{remote}.fetch")
+        mirrored = {ns.refspec: _mirrors(fetch, ns.prefix + "x", ns.refspec),
+                    ns.archive_fetch: _mirrors(fetch, ns.archive, ns.archive_fetch)}
+        g.update_refs(self.git, [up for up in updates if not (
+            (mirrored[ns.refspec] and up.ref.startswith(MISSIONS_PREFIX) and names(up.ref) == ns.remote_ref(up.ref))
+            or (mirrored[ns.archive_fetch] and up.ref == LOCAL_ARCHIVE and names(up.ref) == ns.archive))])
         return None
 
     def _landed(self, subject: str, updates: Sequence[g.RefUpdate], verdict: g.PushOutcome | g.GitTimeout,
-                refspecs: Sequence[str]) -> bool:
+                refspecs: Sequence[str] | None) -> bool:
         """After a push without a clear yes: fetch and look. Our values there: it landed. Every ref unchanged:
         the remote refused for another reason (a hook, permissions) or never answered. Else: lost a race."""
         remote = self.repo.remote
@@ -450,6 +465,21 @@ def _parse_blob(blob: g.GitObject | None, mission_id: str) -> m.Mission:
 
 
 _KINDS = {"tree": "directory", "commit": "submodule"}
+
+
+def _mirrors(fetch: Sequence[str], probe: str, refspec: str) -> bool:
+    """Whether a push to the remote ref `probe` moves its local mirror by itself (through `refspec`): git
+    updates the tracking ref of the first fetch refspec whose source matches (negative ones are not consulted
+    on push), so the namespace's refspecs must come before a wider one such as +refs/heads/*:... (init puts
+    them first)."""
+    for spec in fetch:
+        if spec.startswith("^"):
+            continue
+        src = spec.lstrip("+").partition(":")[0]
+        head, star, tail = src.partition("*")
+        if (probe.startswith(head) and probe.endswith(tail)) if star else probe == src:
+            return spec == refspec
+    return False
 
 
 def _tree_sort_key(entry: g.TreeEntry) -> str:

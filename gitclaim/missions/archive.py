@@ -1,5 +1,8 @@
 """Archive: move finished missions off `refs/missions/` onto one ref, `refs/gitclaim/archive` (docs/archive.md).
 
+Those are the local names; on the remote the archive sits beside the missions' namespace (core/refs.py:
+`refs/gitclaim/archive` for the default namespace, `<namespace>-archive` for any other).
+
 One archive run is one atomic push that both moves the archive ref to a new commit and deletes each archived
 mission ref, every ref checked against the value it was read at. The new commit's parents are the previous
 archive tip and the archived missions' tips, so their whole histories stay reachable from that single ref; its
@@ -23,13 +26,10 @@ from gitclaim.core import mission as m
 from gitclaim.core import timeutil
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.refs import mission_ref
-from gitclaim.core.repo import ARCHIVE_REF, MISSIONS_REFSPEC
+from gitclaim.core.repo import ARCHIVE_REF
 from gitclaim.core.store import State, Store
 from gitclaim.errors import CorruptMission
 
-# A glob, not the exact ref: fetching an exact ref the remote does not have (no archive yet) is an error,
-# while a glob that matches nothing is not. Only refs/gitclaim/archive* can match.
-ARCHIVE_FETCH = f"+{ARCHIVE_REF}*:{ARCHIVE_REF}*"
 INDEX = "index.json"
 MISSIONS_DIR = "missions"
 INDEX_FORMAT = 1
@@ -77,8 +77,9 @@ class ArchiveResult:
 
 # ---- reading --------------------------------------------------------------------------------------------------
 
-# What the archive reads and writes: the mission refs and the archive ref, in one fetch.
-SYNC = (MISSIONS_REFSPEC, ARCHIVE_FETCH)
+def sync_specs(store: Store) -> list[str]:
+    """What the archive reads and writes: the mission refs and the archive ref, in one fetch."""
+    return [store.refspec, store.namespace.archive_fetch]
 
 
 def snapshot(store: Store, *, with_tree: bool = False) -> Snapshot:
@@ -116,7 +117,7 @@ def render_index(index: dict[str, Entry]) -> bytes:
 
 def archived_index(store: Store) -> dict[str, Entry]:
     """Every archived mission's index entry (status, title, tip) without reading any mission.md."""
-    store.sync_once(ARCHIVE_FETCH)
+    store.sync_once(store.namespace.archive_fetch)
     return snapshot(store).index
 
 
@@ -182,7 +183,7 @@ def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool
     now = now or timeutil.now()
     result = ArchiveResult(dry_run)
     if dry_run:
-        store.sync(SYNC)
+        store.sync(sync_specs(store))
         result.missions = [_row(s) for s in eligible(store.all()[0], now, older_than)]
         return result
     pushes = store.pushes
@@ -193,7 +194,7 @@ def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool
         def plan(reread: bool) -> list[g.RefUpdate] | None:
             nonlocal batch, more
             if not reread:
-                store.sync(SYNC)
+                store.sync(sync_specs(store))
             snap = snapshot(store, with_tree=True)
             todo = eligible(store.all()[0], now, older_than)
             batch, more = todo[:MAX_BATCH], len(todo) > MAX_BATCH
@@ -201,7 +202,7 @@ def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool
                 return None
             return _updates(snap.tip, _build(store, snap, batch, now), batch)
 
-        pushed = store.swap("archive", plan, refspecs=SYNC, race=" (missions keep changing)")
+        pushed = store.swap("archive", plan, refspecs=sync_specs(store), race=" (missions keep changing)")
         if pushed is None:
             break
         result.missions += [_row(s) for s in batch]

@@ -55,7 +55,7 @@ def _check_new_id(store: Store, mission_id: str, requires: tuple[str, ...], reus
         raise InvalidInput(f"mission {mission_id} cannot require itself (--requires {mission_id})")
     from gitclaim.missions import archive
 
-    store.sync(archive.SYNC)
+    store.sync(archive.sync_specs(store))
     archived = archive.snapshot(store).index
     if mission_id in archived and not reuse_archived:
         old = archived[mission_id]

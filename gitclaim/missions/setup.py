@@ -7,9 +7,11 @@ running it twice changes nothing.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from gitclaim.core import git as g
-from gitclaim.core.repo import INSTANCE_ENV, MISSIONS_REFSPEC
+from gitclaim.core.refs import LOCAL_ARCHIVE, LOCAL_PREFIX, Namespace
+from gitclaim.core.repo import INSTANCE_ENV, NAMESPACE_KEY, Repo
 from gitclaim.core.store import Store
 from gitclaim.errors import NotFound
 from gitclaim.missions import agents
@@ -24,13 +26,14 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
         agents.check(store, agents_file)  # before anything is written: a refused file leaves the clone as it was
     configured = repo.get("gitclaim.remote")
     # Reach the remote before writing any configuration: an init that fails must leave the clone as it was.
-    # The fetch names its refspec itself, so it needs none configured yet; the remote is chosen in memory only.
+    # The fetch names its refspec itself, so it needs none configured yet; the remote and the namespace (the
+    # one .gitclaim.yaml names) are chosen in memory only.
+    before, on_disk = repo.namespace, repo.get(NAMESPACE_KEY)
+    ns = Namespace(store.settings.namespace)
     repo.config["gitclaim.remote"] = [remote]
+    repo.config[NAMESPACE_KEY] = [ns.name]
     count = sync_mirror(store)
-    report = []
-    if MISSIONS_REFSPEC not in repo.get_all(f"remote.{remote}.fetch"):
-        g.config_set(repo.git, f"remote.{remote}.fetch", MISSIONS_REFSPEC, add=True)
-        report.append(f"added fetch refspec {MISSIONS_REFSPEC} to remote {remote!r}")
+    report = use_namespace(repo, remote, ns, before, on_disk)
     if configured != remote:
         g.config_set(repo.git, "gitclaim.remote", remote)
     explicit = os.environ.get(INSTANCE_ENV)
@@ -46,6 +49,58 @@ def init_clone(store: Store, remote: str, *, hooks: bool = False, agents_file: s
     if agents_file:
         report += agents.enable(store, agents_file)
     return report
+
+
+def use_namespace(repo: Repo, remote: str, ns: Namespace, before: Namespace, on_disk: str | None) -> list[str]:
+    """Record `ns` in the clone (whose config file holds `on_disk`) and make the remote's fetch refspecs mirror
+    it at refs/missions/*; the refspecs of the namespace used `before` are removed. Changes nothing when all is
+    in place."""
+    report = []
+    if on_disk != ns.name:
+        g.config_set(repo.git, NAMESPACE_KEY, ns.name)
+        repo.config[NAMESPACE_KEY] = [ns.name]
+    if before != ns:
+        report.append(f"mission namespace {ns.name} (was {before.name})")
+    key = f"remote.{remote}.fetch"
+    current = repo.get_all(key)
+    wanted = fetch_refspecs(current, ns, before)
+    if wanted != current:
+        g.config_replace_all(repo.git, key, wanted)
+        repo.config[key] = wanted
+        report.append(f"added fetch refspec {ns.refspec} to remote {remote!r}" if wanted == [*current, ns.refspec]
+                      else f"fetch refspecs of remote {remote!r}: {' '.join(wanted)}")
+    _drop_tracking(repo, remote, [ns] if before == ns else [ns, before])
+    return report
+
+
+def fetch_refspecs(current: Sequence[str], ns: Namespace, old: Namespace) -> list[str]:
+    """The fetch refspecs for namespace `ns`: the mirror's own refspec, and in a branch namespace, that one and
+    the archive's first (a push moves the tracking ref of the first refspec that matches, whatever the negative
+    ones say, and the mirror must be the one moved) and negative refspecs last, which keep mission branches out
+    of a plain `git fetch` and `git branch -r`."""
+    ours = (f":{LOCAL_PREFIX}*", f":{LOCAL_ARCHIVE}*")
+    gone = {*old.negative_refspecs, *ns.negative_refspecs}
+    others = [v for v in current if not v.endswith(ours) and v not in gone]
+    if ns.is_branch:
+        return [ns.refspec, ns.archive_fetch, *others, *ns.negative_refspecs]
+    return [*others, ns.refspec]
+
+
+def _drop_tracking(repo: Repo, remote: str, namespaces: Sequence[Namespace]) -> None:
+    """Remove the remote-tracking refs a plain fetch or a push made for mission branches before init excluded
+    them (`refs/remotes/<remote>/claude/missions/*`, `.../claude/missions-archive`), so `git branch -r` shows
+    only the project's branches."""
+    drop = []
+    for ns in namespaces:
+        if not ns.is_branch:
+            continue
+        rest = ns.name[len("refs/heads/"):]
+        base = f"refs/remotes/{remote}/"
+        parent = (base + rest).rpartition("/")[0] + "/"
+        for ref, _ in g.for_each_ref(repo.git, parent):
+            if ref.startswith((f"{base}{rest}/", f"{base}{rest}-")):
+                drop.append(g.RefUpdate(ref, None, None))
+    g.update_refs(repo.git, drop)
 
 
 def sync_mirror(store: Store) -> int:

@@ -21,14 +21,20 @@ from gitclaim.errors import Conflict, GitclaimError
 from gitclaim.missions import agents
 
 
-def open_store(cwd: Path | str | None = None, *, on_warning: Callable[[str], None] | None = None) -> Store:
+def open_store(cwd: Path | str | None = None, *, on_warning: Callable[[str], None] | None = None,
+               check_namespace: bool = True) -> Store:
     """The store of the repository at `cwd`; `on_warning` receives each warning as it happens (the CLI prints
-    it on stderr), besides `Store.warnings`."""
+    it on stderr), besides `Store.warnings`. Every command refuses to run in a clone set up for another mission
+    namespace than .gitclaim.yaml names (NamespaceMismatch), except the ones that set it up or report on it
+    (`init`, `migrate`, `doctor`: check_namespace=False)."""
     repo = open_repo(cwd)
-    return _wired(repo, settings_file.load(repo), on_warning)
+    return _wired(repo, settings_file.load(repo), on_warning, check_namespace)
 
 
-def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | None = None) -> Store:
+def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | None = None,
+           check_namespace: bool = True) -> Store:
+    if check_namespace:
+        repo.check_namespace(settings.namespace)
     store = Store(repo, settings, after_write=(agents.after_write,), on_warning=on_warning)
     # The effects every front end needs on a store, attached in one place so none forgets one.
     store.explain_missing = lambda mission_id: archived_conflict(store, mission_id)

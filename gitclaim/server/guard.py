@@ -31,7 +31,6 @@ from gitclaim.core import settings, timeutil
 from gitclaim.core.message import one_line
 from gitclaim.core.message import parse as parse_message
 from gitclaim.core.refs import id_problem
-from gitclaim.core.repo import ARCHIVE_REF
 from gitclaim.errors import CorruptMission
 from gitclaim.policy import Finding, check_commit
 from gitclaim.server.push import MAX_COMMITS, PushedCommit, PushReader, ReceivedUpdate
@@ -40,7 +39,7 @@ from gitclaim.server.rules import Rules, judge_pusher, judge_step, rules_from
 PREFIX = "gitclaim-guard"
 # Stable words in every policy refusal, for a client that wants to tell them apart from protocol refusals.
 POLICY_REFUSAL = "it breaks the commit policy"
-MISSIONS_PREFIX = "refs/missions/"
+MISSIONS_PREFIX = "refs/missions/"  # the default namespace's; the guard follows `Rules.namespace`
 DOCTOR_PROBE_PREFIX = "gitclaim-doctor-probe-"  # gitclaim/ops/doctor.py PROBE_PREFIX
 BRANCHES_PREFIX = "refs/heads/"
 
@@ -61,6 +60,7 @@ class Refusal:
 
 def judge_mission(update: ReceivedUpdate, commits: Sequence[PushedCommit], current_md: bytes | None, rules: Rules,
                   *, archived: frozenset[str] = frozenset(), pusher: str | None = None,
+                 moved: frozenset[tuple[str, str]] = frozenset(),
                   now: datetime | None = None) -> Refusal | None:
     """A `refs/missions/<id>` update. `commits` are the pushed commits along the first-parent chain, oldest
     first (old..new, or the whole chain for a new ref); `current_md` is mission.md at the old tip; `archived`
@@ -72,7 +72,7 @@ def judge_mission(update: ReceivedUpdate, commits: Sequence[PushedCommit], curre
     def refuse(reason: str) -> Refusal:
         return Refusal(ref, reason)
 
-    mission_id = ref[len(MISSIONS_PREFIX):]
+    mission_id = ref[len(rules.namespace.prefix):]
     problem = id_problem(mission_id)
     if problem:
         if update.new is None:
@@ -81,10 +81,13 @@ def judge_mission(update: ReceivedUpdate, commits: Sequence[PushedCommit], curre
     if update.new is None:
         if _doctor_probe(mission_id, current_md):
             return None  # `gitclaim doctor` removing its probe: a finished mission that nobody ever claimed
+        if update.old is not None and (mission_id, update.old) in moved:
+            return None  # `gitclaim migrate`: moved to another namespace, history and all, in this same push
         if update.old is None or update.old not in archived:
-            return refuse(f"deleting a mission is refused: missions leave {MISSIONS_PREFIX} only through "
-                          f"`gitclaim archive`, whose push records the tip in {ARCHIVE_REF} in the same atomic push")
-        return _archivable(mission_id, current_md)
+            return refuse(f"deleting a mission is refused: missions leave {rules.namespace.prefix} only through "
+                          f"`gitclaim archive`, whose push records the tip in {rules.namespace.archive} in the same "
+                          "atomic push, or `gitclaim migrate`, whose push creates it at the same tip elsewhere")
+        return _archivable(ref, mission_id, current_md)
     if rules.problem:
         return refuse(rules.problem)
     if len(commits) > MAX_COMMITS:
@@ -142,7 +145,7 @@ def _doctor_probe(mission_id: str, current_md: bytes | None) -> bool:
     return mission.status in m.FINISHED and mission.claim_epoch == 0 and not mission.claim_instance
 
 
-def _archivable(mission_id: str, current_md: bytes | None) -> Refusal | None:
+def _archivable(ref: str, mission_id: str, current_md: bytes | None) -> Refusal | None:
     """Only finished missions are archived (as `gitclaim archive` chooses them): archiving a live claim with
     plain git would take a mission away from its holder."""
     try:
@@ -150,10 +153,10 @@ def _archivable(mission_id: str, current_md: bytes | None) -> Refusal | None:
             raise CorruptMission(f"mission {mission_id}: its tip commit holds no {m.FILENAME}")
         status = m.parse(current_md, mission_id).status
     except CorruptMission as err:
-        return Refusal(f"{MISSIONS_PREFIX}{mission_id}", f"archiving a mission whose tip cannot be read is "
+        return Refusal(ref, f"archiving a mission whose tip cannot be read is "
                                                          f"refused ({err})")
     if status not in m.FINISHED:
-        return Refusal(f"{MISSIONS_PREFIX}{mission_id}", f"the mission is {status}: only DONE, FAILED and "
+        return Refusal(ref, f"the mission is {status}: only DONE, FAILED and "
                                                          "CANCELLED missions are archived")
     return None
 
@@ -178,10 +181,13 @@ def judge_messages(update: ReceivedUpdate, commits: Sequence[PushedCommit], rule
     return None
 
 
-def judge_archive(update: ReceivedUpdate, commits: Sequence[PushedCommit], rules: Rules) -> Refusal | None:
+def judge_archive(update: ReceivedUpdate, commits: Sequence[PushedCommit], rules: Rules,
+                  moved: frozenset[tuple[str, str]] = frozenset()) -> Refusal | None:
     """The archive only grows: never deleted, its new commits descend from its current tip, and their
     messages follow the commit policy. `commits` are the pushed commits no other ref reaches yet."""
     if update.new is None:
+        if any(oid == update.old for _, oid in moved):
+            return None  # `gitclaim migrate` moves it, at the same tip, in this same push
         return Refusal(update.ref, "the archive only grows: deleting it would lose the archived missions")
     if update.old is not None and update.old != update.new \
             and not any(update.old in c.commit.parents for c in commits):
@@ -206,18 +212,21 @@ def check_updates(git: g.Git, updates: Sequence[ReceivedUpdate | tuple[str, str,
         rules = rules_from(git_config, lambda: settings.load_committed(cat))
         pusher = (env.get(rules.user_env) or "").strip() or None
         archived: frozenset[str] = frozenset()
+        ns = rules.namespace
+        moved = frozenset((u.ref.rpartition("/")[2], u.new) for u in todo
+                          if u.old is None and u.new and not u.ref.startswith(ns.prefix) and u.ref != ns.archive)
         for update in todo:
-            if update.ref == ARCHIVE_REF:
+            if update.ref == ns.archive:
                 commits = reader.new_commits(update.new) if update.new else []
-                refusal = judge_archive(update, commits, rules)
+                refusal = judge_archive(update, commits, rules, moved)
                 if refusal:
                     refusals.append(refusal)
                 else:
                     archived = frozenset(p for c in commits for p in c.commit.parents)
         for update in todo:
             refusal = None
-            if update.ref.startswith(MISSIONS_PREFIX):
-                refusal = _check_mission(reader, update, rules, archived, pusher, now)
+            if update.ref.startswith(ns.prefix):
+                refusal = _check_mission(reader, update, rules, archived, pusher, now, moved)
             elif update.ref.startswith(BRANCHES_PREFIX) and rules.branches and update.new:
                 refusal = judge_messages(update, reader.new_commits(update.new), rules)
             if refusal:
@@ -226,14 +235,14 @@ def check_updates(git: g.Git, updates: Sequence[ReceivedUpdate | tuple[str, str,
 
 
 def _check_mission(reader: PushReader, update: ReceivedUpdate, rules: Rules, archived: frozenset[str],
-                   pusher: str | None, now: datetime) -> Refusal | None:
+                   pusher: str | None, now: datetime, moved: frozenset[tuple[str, str]]) -> Refusal | None:
     commits: list[PushedCommit] = []
     current = None
-    if not id_problem(update.ref[len(MISSIONS_PREFIX):]):
+    if not id_problem(update.ref[len(rules.namespace.prefix):]):
         current = reader.blob(f"{update.old}:{m.FILENAME}") if update.old else None
         if update.new is not None and not rules.problem:
             kind = reader.type_of(update.new)
             if kind != "commit":
                 return Refusal(update.ref, f"{update.new[:12]} is a {kind or 'missing object'}, not a commit")
             commits = reader.chain(update.new, update.old)
-    return judge_mission(update, commits, current, rules, archived=archived, pusher=pusher, now=now)
+    return judge_mission(update, commits, current, rules, archived=archived, pusher=pusher, now=now, moved=moved)

@@ -13,6 +13,7 @@ from typing import Literal
 
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
+from gitclaim.core.refs import Namespace
 from gitclaim.core.settings import FILENAME, Settings
 from gitclaim.errors import InvalidInput
 from gitclaim.policy import PolicyConfig
@@ -46,6 +47,11 @@ class Rules:
     @property
     def policy(self) -> PolicyConfig:
         return self.settings.policy
+
+    @property
+    def namespace(self) -> Namespace:
+        """HEAD's .gitclaim.yaml `namespace`: the refs the guard judges as missions and archive."""
+        return Namespace(self.settings.namespace)
 
     @property
     def ttl(self) -> timedelta:
