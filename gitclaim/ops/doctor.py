@@ -4,8 +4,11 @@ Every check is a `Check(name, ok, detail, fix)`. A failing *required* check mean
 documented (the doctor fails); a failing advisory check (`required=False`) is advice (the doctor passes).
 
 On the remote, the doctor does what gitclaim does, once, on a throw-away mission:
-* it pushes `refs/missions/gitclaim-doctor-probe-<random>` by compare-and-swap (creation), reads it back with
-  `ls-remote`, and deletes it under a lease. The probe is a DONE mission written as an `import` with epoch 0, so
+* it pushes `<namespace>/gitclaim-doctor-probe-<random>` (`refs/missions/...` by default) by compare-and-swap
+  (creation), reads it back with `ls-remote`, and deletes it under a lease. When the remote refuses it, the
+  same probe is tried in branch namespaces (BRANCH_NAMESPACES, under `refs/heads/`), and the doctor says which
+  one the remote accepts and the `.gitclaim.yaml` line to commit for it. The probe is a DONE mission written
+  as an `import` with epoch 0, so
   the server guard accepts it, no agent can ever claim it, and if the deletion is refused it is harmless (the
   guard refuses deleting missions; `gitclaim archive` moves it away);
 * the git packet trace of those commands tells which protocol version the server speaks for fetches and
@@ -30,12 +33,14 @@ from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
 from gitclaim.core.message import MissionMessage
-from gitclaim.core.refs import mission_ref
-from gitclaim.core.repo import MISSIONS_REFSPEC
+from gitclaim.core.refs import Namespace
 from gitclaim.core.store import Store
 from gitclaim.errors import GitclaimError
 
 PROBE_PREFIX = "gitclaim-doctor-probe-"
+# Where a remote that refuses custom refs may still take missions: the branches a hosted agent sandbox lets
+# through (claude/*), then a neutral one. Tried in this order, only when the configured namespace is refused.
+BRANCH_NAMESPACES = ("refs/heads/claude/missions", "refs/heads/gitclaim/missions")
 CLOCK_SLACK = timedelta(minutes=5)
 # `12:34:56.789012 pkt-line.c:80   packet:   push< <payload>`: the side that reads (`<`) is named before it.
 _PACKET = re.compile(r"packet:\s+(?P<who>\S+?)(?P<dir>[<>]) (?P<payload>.*)$")
@@ -59,6 +64,8 @@ class Report:
     remote: str
     checks: list[Check] = field(default_factory=list)
     reachable: bool = True
+    namespace: str = ""  # the namespace examined (this clone's)
+    working_namespace: str | None = None  # where the remote accepted the probe; None: nowhere, or not tried
 
     @property
     def ok(self) -> bool:
@@ -69,15 +76,15 @@ class Report:
         return [c for c in self.checks if not c.ok and c.required]
 
     def to_json(self) -> dict[str, Any]:
-        return {"remote": self.remote, "ok": self.ok, "reachable": self.reachable,
-                "checks": [c.to_json() for c in self.checks]}
+        return {"remote": self.remote, "ok": self.ok, "reachable": self.reachable, "namespace": self.namespace,
+                "working_namespace": self.working_namespace, "checks": [c.to_json() for c in self.checks]}
 
 
 def diagnose(store: Store, remote: str | None = None, *, now: datetime | None = None) -> Report:
     """Run every check against `remote` (default: the clone's gitclaim remote)."""
     repo = store.repo
     name = remote or repo.remote
-    report = Report(name)
+    report = Report(name, namespace=store.namespace.name)
     report.checks += clone_checks(store, name)
     if repo.get(f"remote.{name}.url") is None:
         return report  # nothing to talk to: clone_checks said how to add it
@@ -101,9 +108,14 @@ def _remote_configured(store: Store, remote: str) -> Check:
 
 
 def _refspec(store: Store, remote: str) -> Check:
-    if MISSIONS_REFSPEC in store.repo.get_all(f"remote.{remote}.fetch"):
-        return Check("fetch refspec", True, f"{MISSIONS_REFSPEC} on remote {remote!r}")
-    return Check("fetch refspec", False, f"remote {remote!r} has no fetch refspec {MISSIONS_REFSPEC}, so a plain "
+    try:
+        store.repo.check_namespace()  # the refspec of the wrong namespace would be no better than none
+    except GitclaimError as err:
+        return Check("fetch refspec", False, str(err).partition(": run")[0], "gitclaim init")
+    refspec = store.refspec
+    if refspec in store.repo.get_all(f"remote.{remote}.fetch"):
+        return Check("fetch refspec", True, f"{refspec} on remote {remote!r}")
+    return Check("fetch refspec", False, f"remote {remote!r} has no fetch refspec {refspec}, so a plain "
                  "`git fetch` does not bring missions", f"gitclaim init --remote {remote}")
 
 
@@ -137,17 +149,20 @@ def remote_checks(store: Store, remote: str, tmp: Path, now: datetime, report: R
     timeout = store.repo.timeout
     read_trace, push_trace = tmp / "ls-remote.trace", tmp / "push.trace"
     try:
-        tips = g.ls_remote(_traced(store, read_trace), remote, ["refs/missions/*"], timeout=timeout)
+        tips = g.ls_remote(_traced(store, read_trace), remote, [f"{store.namespace.prefix}*"], timeout=timeout)
     except GitclaimError as err:
         report.reachable = False
         return [Check("remote reachable", False, str(err), f"check the URL (git remote get-url {remote}), the "
                       "network and your credentials; the time limit is GITCLAIM_TIMEOUT / gitclaim.timeout")]
     checks = [Check("remote reachable", True, f"{len(tips)} mission refs on {remote}"),
               _protocol(protocol_version(_read(read_trace)), store.repo.get(f"remote.{remote}.url") or "")]
+    ns = store.namespace
     try:
-        checks += _probe(store, remote, _traced(store, push_trace), timeout, now)
+        checks += _probe(store, remote, _traced(store, push_trace), timeout, now, ns)
+        if not checks[-1].ok and checks[-1].name == f"push {ns.prefix}*":
+            checks += _find_namespace(store, remote, timeout, now, ns, report)
     except GitclaimError as err:  # a timeout, a refusal of the probe's message by the commit policy, ...
-        checks.append(Check("push refs/missions/*", False, f"the probe could not be written or pushed: {err}",
+        checks.append(Check(f"push {ns.prefix}*", False, f"the probe could not be written or pushed: {err}",
                             "run gitclaim doctor again; if it persists, try a claim and read its error"))
     checks.append(_atomic(capabilities(_read(push_trace))))
     checks.append(_clock(store, remote, tips, now))
@@ -219,35 +234,62 @@ def _atomic(caps: set[str] | None) -> Check:
                  "must not be false)", required=False)
 
 
-def _probe(store: Store, remote: str, traced: g.Git, timeout: float, now: datetime) -> list[Check]:
+def _probe(store: Store, remote: str, traced: g.Git, timeout: float, now: datetime, ns: Namespace) -> list[Check]:
     probe_id = PROBE_PREFIX + secrets.token_hex(6)
-    ref = mission_ref(probe_id)
+    ref = ns.remote_mission(probe_id)
     oid = probe_commit(store, probe_id, now)
     pushed = g.push_cas(traced, remote, [g.RefUpdate(ref, oid, None)], timeout=timeout)
     if not pushed.accepted(ref):
         said = "; ".join(pushed.remote_messages)
-        return [Check("push refs/missions/*", False, f"the remote refused a new mission ref {ref}: {said}",
-                      "let this user push to refs/missions/* (forge ref permissions), or fix what the server's "
-                      "hook says above")]
-    checks = [Check("push refs/missions/*", True, f"created {ref} by compare-and-swap")]
+        return [Check(f"push {ns.prefix}*", False, f"the remote refused a new mission ref {ref}: {said}",
+                      f"let this user push to {ns.prefix}* (forge ref permissions), fix what the server's "
+                      "hook says above, or use a namespace the remote accepts (see below)")]
+    checks = [Check(f"push {ns.prefix}*", True, f"created {ref} by compare-and-swap")]
     seen = g.ls_remote(store.git, remote, [ref], timeout=timeout).get(ref)
     if seen == oid:
-        checks.append(Check("serve refs/missions/*", True, f"ls-remote shows {ref} at the pushed commit"))
+        checks.append(Check(f"serve {ns.prefix}*", True, f"ls-remote shows {ref} at the pushed commit"))
     else:
-        checks.append(Check("serve refs/missions/*", False, f"ls-remote shows {ref} at {seen or 'nothing'} right "
+        checks.append(Check(f"serve {ns.prefix}*", False, f"ls-remote shows {ref} at {seen or 'nothing'} right "
                             f"after pushing {oid[:12]}: the remote hides or rewrites mission refs",
-                            "serve refs/missions/* to fetches (uploadpack.hideRefs, the forge's ref filters)"))
-    checks.append(_delete_probe(store, remote, ref, oid, timeout))
+                            f"serve {ns.prefix}* to fetches (uploadpack.hideRefs, the forge's ref filters), or "
+                            "use a branch namespace (docs/config.md)"))
+    checks.append(_delete_probe(store, remote, ref, oid, timeout, ns))
     return checks
 
 
-def _delete_probe(store: Store, remote: str, ref: str, oid: str, timeout: float) -> Check:
+def _find_namespace(store: Store, remote: str, timeout: float, now: datetime, refused: Namespace,
+                    report: Report) -> list[Check]:
+    """The configured namespace was refused: push and delete the same probe under refs/heads/ and say which
+    namespace the remote accepts, with the line to commit (advice: the failing push check already fails)."""
+    tried = []
+    for name in BRANCH_NAMESPACES:
+        ns = Namespace(name)
+        if ns == refused:
+            continue
+        probe_id = PROBE_PREFIX + secrets.token_hex(6)
+        ref = ns.remote_mission(probe_id)
+        oid = probe_commit(store, probe_id, now)
+        pushed = g.push_cas(store.git, remote, [g.RefUpdate(ref, oid, None)], timeout=timeout)
+        if not pushed.accepted(ref):
+            tried.append(name)
+            continue
+        g.push_cas(store.git, remote, [g.RefUpdate(ref, None, oid)], timeout=timeout)
+        report.working_namespace = name
+        return [Check("working namespace", False, f"the remote refuses {refused.prefix}* but accepts {ns.prefix}* "
+                      f"(created and deleted {ref})", f"commit `namespace: {name}` in .gitclaim.yaml, then run "
+                      f"`gitclaim init` in every clone (`gitclaim migrate --to {name}` first if missions exist "
+                      "elsewhere)", required=False)]
+    return [Check("working namespace", False, f"the remote also refuses branches under {', '.join(tried)}",
+                  "ask the remote's owner which refs this user may push (docs/config.md)", required=False)]
+
+
+def _delete_probe(store: Store, remote: str, ref: str, oid: str, timeout: float, ns: Namespace) -> Check:
     gone = g.push_cas(store.git, remote, [g.RefUpdate(ref, None, oid)], timeout=timeout)
     if gone.accepted(ref):
         return Check("remove the probe", True, f"deleted {ref} under a lease", required=False)
     return Check("remove the probe", False, f"the remote refused deleting {ref} ({'; '.join(gone.remote_messages)})"
                  ": it stays as a DONE mission nobody can claim", "gitclaim archive (moves finished missions "
-                 "out of refs/missions/)", required=False)
+                 f"out of {ns.prefix})", required=False)
 
 
 def probe_commit(store: Store, probe_id: str, now: datetime) -> str:
@@ -256,7 +298,7 @@ def probe_commit(store: Store, probe_id: str, now: datetime) -> str:
     stamp = timeutil.format_ts(now)
     mission = m.Mission(mission_id=probe_id, title="gitclaim doctor probe (safe to delete)", status=m.DONE,
                         created=stamp, last_activity=stamp, finished_at=stamp,
-                        summary="written by gitclaim doctor to check that the remote accepts refs/missions/*")
+                        summary="written by gitclaim doctor to check that the remote accepts missions")
     instance = store.repo.instance(create=False) or secrets.token_hex(6)
     message = MissionMessage("import", probe_id, "import", "", {"Instance": instance, "Epoch": "0"}).render()
     store.check_message(message)
@@ -276,7 +318,7 @@ def _commit_env(store: Store, when: str) -> dict[str, str]:
 
 
 def _clock(store: Store, remote: str, tips: dict[str, str], now: datetime) -> Check:
-    tips = {ref: oid for ref, oid in tips.items() if not ref.startswith(f"refs/missions/{PROBE_PREFIX}")}
+    tips = {ref: oid for ref, oid in tips.items() if not ref.startswith(f"{store.namespace.prefix}{PROBE_PREFIX}")}
     if not tips:
         return Check("clock", True, "no mission commits to compare this clock with yet")
     try:

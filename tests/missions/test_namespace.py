@@ -124,3 +124,35 @@ def test_an_invalid_namespace_is_one_line(bare_remote: Path, tmp_path: Path, mak
     assert res.returncode == 2
     assert res.stderr == ("gitclaim: .gitclaim.yaml: invalid mission namespace 'heads/x': it does not start with "
                           "refs/ (for example refs/missions or refs/heads/claude/missions)\n")
+
+
+def test_doctor_names_the_refusal_and_the_namespace_that_works(bare_remote: Path,
+                                                                make_clone: Callable[..., Path]) -> None:
+    only_claude(bare_remote)
+    a = make_clone("a")
+    res = run_gitclaim(a, "doctor")
+    assert res.returncode == 1
+    out = res.stdout.splitlines()
+    refused = next(ln for ln in out if ln.startswith("FAIL  push refs/missions/*"))
+    assert "the remote refused a new mission ref refs/missions/gitclaim-doctor-probe-" in refused
+    assert "only claude/* branches may be pushed here: refs/missions/gitclaim-doctor-probe-" in refused
+    works = out.index(next(ln for ln in out if " working namespace: " in ln))
+    assert out[works].endswith("the remote refuses refs/missions/* but accepts refs/heads/claude/missions/* "
+                               "(created and deleted refs/heads/claude/missions/gitclaim-doctor-probe-"
+                               + out[works].rpartition("gitclaim-doctor-probe-")[2])
+    assert out[works + 1] == ("      fix: commit `namespace: refs/heads/claude/missions` in .gitclaim.yaml, then run "
+                              "`gitclaim init` in every clone (`gitclaim migrate --to refs/heads/claude/missions` "
+                              "first if missions exist elsewhere)")
+    assert remote_refs(bare_remote, "refs/") == remote_refs(bare_remote, "refs/heads/main")  # probes removed
+    data = json.loads(run_gitclaim(a, "doctor", "--json").stdout.split("\n}\n")[0] + "\n}")
+    assert (data["namespace"], data["working_namespace"]) == ("refs/missions", NS)
+
+
+def test_doctor_in_the_branch_namespace_passes_the_push(claude_remote: Path, make_clone: Callable[..., Path]) -> None:
+    res = run_gitclaim(make_clone("a"), "doctor", "--json")
+    data = json.loads(res.stdout.split("\n}\n")[0] + "\n}")
+    checks = {c["name"]: c for c in data["checks"]}
+    assert checks[f"push {NS}/*"]["ok"] and checks[f"serve {NS}/*"]["ok"], checks
+    assert checks["remove the probe"]["ok"] and "working namespace" not in checks
+    assert data["working_namespace"] is None
+    assert remote_refs(claude_remote, f"{NS}/") == {}
