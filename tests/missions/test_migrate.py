@@ -114,3 +114,25 @@ def test_a_mission_in_both_namespaces_with_other_commits_stops_it(bare_remote: P
     assert res.stderr.startswith("gitclaim: cannot migrate: one exists in both namespaces with different commits")
     assert {k: v for k, v in remote_refs(bare_remote, "refs/").items() if k != "refs/gitclaim/migration"} == before
     assert remote_refs(bare_remote, "refs/gitclaim/migration") == {}
+
+
+def test_the_guard_lets_a_migration_through_and_then_guards_the_new_namespace(
+        bare_remote: Path, make_clone: Callable[..., Path]) -> None:
+    assert run_gitclaim(bare_remote, "guard", "install", str(bare_remote)).returncode == 0
+    a = make_clone("a")
+    ok(run_gitclaim(a, "new", "one", "--title", "One"))
+    ok(run_gitclaim(a, "claim", "one"))
+    refused = git(a, "push", "origin", ":refs/missions/one", check=False)
+    assert refused.returncode != 0 and "deleting a mission is refused" in refused.stderr
+    ok(run_gitclaim(a, "migrate", "--to", NS))
+    assert set(remote_refs(bare_remote, f"{NS}/")) == {f"{NS}/one"} and remote_refs(bare_remote, "refs/missions/") == {}
+    (a / ".gitclaim.yaml").write_text(f"namespace: {NS}\n")
+    git(a, "add", ".gitclaim.yaml")
+    git(a, "commit", "-q", "-m", "chore: missions on branches")
+    git(a, "push", "-q", "origin", "HEAD:main")
+    tip = remote_refs(bare_remote, f"{NS}/")[f"{NS}/one"]
+    refused = git(a, "push", "origin", f":{NS}/one", check=False)
+    assert refused.returncode != 0
+    assert f"deleting a mission is refused: missions leave {NS}/ only through `gitclaim archive`" in refused.stderr
+    assert remote_refs(bare_remote, f"{NS}/") == {f"{NS}/one": tip}
+    ok(run_gitclaim(a, "done", "one"))
