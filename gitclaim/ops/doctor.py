@@ -109,7 +109,8 @@ def _remote_configured(store: Store, remote: str) -> Check:
 
 def _refspec(store: Store, remote: str) -> Check:
     try:
-        store.repo.check_namespace(store.settings.namespace)  # the refspec of the wrong namespace would be no better than none
+        # the refspec of the wrong namespace would be no better than none
+        store.repo.check_namespace(store.settings.namespace)
     except GitclaimError as err:
         return Check("fetch refspec", False, str(err).partition(": run")[0], "gitclaim init")
     refspec = store.refspec
