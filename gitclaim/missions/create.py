@@ -75,7 +75,7 @@ def check_requirements(store: Store, mission_id: str, requires: tuple[str, ...],
     if archived is None:
         from gitclaim.missions import archive
 
-        store.sync(archive.SYNC)
+        store.sync(archive.sync_specs(store))
         archived = archive.snapshot(store).index
     states, _ = store.all()
     graph = {s.mission_id: s.mission.requires for s in states}
