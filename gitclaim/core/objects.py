@@ -82,6 +82,28 @@ class ObjectWriter:
         return self._write(b"commit", header + b"\n" + message.encode("utf-8"))
 
     # ---- helpers ------------------------------------------------------------------------------------------
+    def tree_with(self, git: g.Git, base: Sequence[g.TreeEntry], files: Mapping[str, bytes]) -> str:
+        """The tree `base` with `files` (paths like mission.md or agents/x.md) written into it."""
+        entries = {e.name: e for e in base}
+        for name, data in files.items():
+            entries.update(self._write_file(git, name, data, entries))
+        return self.tree(sorted(entries.values(), key=_tree_sort_key))
+
+    def _write_file(self, git: g.Git, path: str, data: bytes, entries: dict[str, g.TreeEntry]
+                    ) -> dict[str, g.TreeEntry]:
+        """Write `path` into the top-level entries, building subtrees for paths like agents/x.md."""
+        head, _, rest = path.partition("/")
+        if not rest:
+            return {head: g.TreeEntry("100644", "blob", self.blob(data), head)}
+        sub = {}
+        old = entries.get(head)
+        if old is not None and old.type == "tree":
+            obj = g.cat_file_batch(git, [old.oid])[0]
+            sub = {e.name: e for e in g.parse_tree(obj.data)} if obj else {}
+        sub.update(self._write_file(git, rest, data, sub))
+        oid = self.tree(sorted(sub.values(), key=_tree_sort_key))
+        return {head: g.TreeEntry("040000", "tree", oid, head)}
+
     def _write(self, kind: bytes, body: bytes) -> str:
         assert self.objects_dir is not None
         raw = kind + b" " + str(len(body)).encode() + b"\0" + body
@@ -148,3 +170,8 @@ def _git_date(text: str) -> str | None:
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{int(when.timestamp())} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _tree_sort_key(entry: g.TreeEntry) -> str:
+    # git orders tree entries by name, comparing directories as if their names ended in '/'
+    return entry.name + ("/" if entry.type == "tree" else "")

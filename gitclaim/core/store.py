@@ -16,9 +16,10 @@ from typing import NamedTuple
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
+from gitclaim.core import pushing
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.objects import ObjectWriter
-from gitclaim.core.refs import LOCAL_ARCHIVE, LOCAL_PREFIX, Namespace, check_id, id_problem, mission_ref
+from gitclaim.core.refs import LOCAL_PREFIX, Namespace, check_id, id_problem, mission_ref
 from gitclaim.core.repo import Repo
 from gitclaim.core.settings import Settings
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
@@ -361,8 +362,8 @@ class Store:
             updates = plan(reread)
             if not updates:
                 return None
-            verdict = self._push(updates, names or self.namespace.remote_ref)
-            if verdict is None or self._landed(subject, updates, verdict, refspecs):
+            verdict = pushing.push(self, updates, names or self.namespace.remote_ref)
+            if verdict is None or pushing.landed(self, subject, updates, verdict, refspecs):
                 return updates
             reread = True
         raise Conflict(f"{subject}: lost the race {MAX_ATTEMPTS} times in a row{race}; try again")
@@ -371,88 +372,11 @@ class Store:
         message = change.message.render()
         self.check_message(message)
         when = change.mission.last_activity or change.mission.created or ""
-        entries = {e.name: e for e in (base.tree if base else ())}
-        for name, data in {m.FILENAME: m.render(change.mission), **(change.files or {})}.items():
-            entries.update(self._write_file(name, data, entries))
-        tree = self.objects.tree(sorted(entries.values(), key=_tree_sort_key))
+        files = {m.FILENAME: m.render(change.mission), **(change.files or {})}
+        tree = self.objects.tree_with(self.git, base.tree if base else (), files)
         parents = [base.commit] if base else []
         return self.objects.commit(tree, parents, message, self.repo.commit_env(when))
 
-    def _write_file(self, path: str, data: bytes, entries: dict[str, g.TreeEntry]) -> dict[str, g.TreeEntry]:
-        """Write `path` into the top-level entries, building subtrees for paths like agents/x.md."""
-        head, _, rest = path.partition("/")
-        if not rest:
-            return {head: g.TreeEntry("100644", "blob", self.objects.blob(data), head)}
-        sub = {}
-        old = entries.get(head)
-        if old is not None and old.type == "tree":
-            obj = g.cat_file_batch(self.git, [old.oid])[0]
-            sub = {e.name: e for e in g.parse_tree(obj.data)} if obj else {}
-        sub.update(self._write_file(rest, data, sub))
-        oid = self.objects.tree(sorted(sub.values(), key=_tree_sort_key))
-        return {head: g.TreeEntry("040000", "tree", oid, head)}
-
-    def _push(self, updates: Sequence[g.RefUpdate], names: Callable[[str], str]
-              ) -> g.PushOutcome | g.GitTimeout | None:
-        """One push of every update, each leased on its expected value: None when the remote accepted them
-        all, else its verdict (a timeout: the outcome is unknown)."""
-        remote = self.repo.require_remote()
-        ns = self.namespace
-        sent = [g.RefUpdate(names(up.ref), up.new, up.expected) for up in updates]
-        self.pushes += 1
-        try:
-            outcome = g.push_cas(self.git, remote, sent, timeout=self.repo.timeout, atomic=len(updates) > 1)
-        except g.GitTimeout as err:
-            self.repo.drop_connection()
-            return err
-        if not all(outcome.accepted(u.ref) for u in sent):
-            return outcome
-        # With init's fetch refspec, the push itself moves the local mirror of mission refs (git updates the
-        # tracking ref of every pushed ref); other refs, and every ref of a clone without it, are moved here.
-        fetch = self.repo.get_all(f"remote.{remote}.fetch")
-        mirrored = {ns.refspec: _mirrors(fetch, ns.prefix + "x", ns.refspec),
-                    ns.archive_fetch: _mirrors(fetch, ns.archive, ns.archive_fetch)}
-        g.update_refs(self.git, [up for up in updates if not (
-            (mirrored[ns.refspec] and up.ref.startswith(MISSIONS_PREFIX) and names(up.ref) == ns.remote_ref(up.ref))
-            or (mirrored[ns.archive_fetch] and up.ref == LOCAL_ARCHIVE and names(up.ref) == ns.archive))])
-        return None
-
-    def _landed(self, subject: str, updates: Sequence[g.RefUpdate], verdict: g.PushOutcome | g.GitTimeout,
-                refspecs: Sequence[str] | None) -> bool:
-        """After a push without a clear yes: fetch and look. Our values there: it landed. Every ref unchanged:
-        the remote refused for another reason (a hook, permissions) or never answered. Else: lost a race."""
-        remote = self.repo.remote
-        try:
-            self.sync(refspecs)
-        except RemoteError as err:
-            if isinstance(verdict, g.PushOutcome) and verdict.unanswered:
-                said = "; ".join(verdict.remote_messages)
-                if said in str(err):
-                    # The fetch failed exactly as the push did (no such repository, connection refused): the
-                    # push never got through, so say git's reason, not "no answer" (a slow server).
-                    raise RemoteError(f"{subject}: cannot push to remote {remote!r}: {said}") from None
-                raise RemoteError(
-                    f"{subject}: the push to remote {remote!r} failed ({said}) and the remote could not be read "
-                    f"again ({err}); whether it landed is unknown and will be read again by the next command"
-                ) from None
-            raise RemoteError(
-                f"{subject}: no answer from remote {remote!r}; the outcome of the push is unknown and will be "
-                f"read again by the next command ({err})"
-            ) from None
-        objs = g.cat_file_batch(self.git, [up.ref for up in updates])
-        now = [obj.oid if obj is not None else None for obj in objs]
-        if all(oid == up.new for oid, up in zip(now, updates, strict=True)):
-            return True
-        if any(oid != up.expected for oid, up in zip(now, updates, strict=True)):
-            return False
-        if isinstance(verdict, g.GitTimeout):
-            # Not a refusal: the push may still be applied by a slow server after this look.
-            raise RemoteError(
-                f"{subject}: the push to remote {remote!r} got no answer ({verdict}); it has not landed yet, but "
-                "its outcome is unknown and will be read again by the next command"
-            )
-        push = "atomic push" if len(updates) > 1 else "push"
-        raise RemoteError(f"{subject}: remote {remote!r} refused the {push}: {'; '.join(verdict.remote_messages)}")
 
 
 def _parse_blob(blob: g.GitObject | None, mission_id: str) -> m.Mission:
@@ -465,23 +389,3 @@ def _parse_blob(blob: g.GitObject | None, mission_id: str) -> m.Mission:
 
 
 _KINDS = {"tree": "directory", "commit": "submodule"}
-
-
-def _mirrors(fetch: Sequence[str], probe: str, refspec: str) -> bool:
-    """Whether a push to the remote ref `probe` moves its local mirror by itself (through `refspec`): git
-    updates the tracking ref of the first fetch refspec whose source matches (negative ones are not consulted
-    on push), so the namespace's refspecs must come before a wider one such as +refs/heads/*:... (init puts
-    them first)."""
-    for spec in fetch:
-        if spec.startswith("^"):
-            continue
-        src = spec.lstrip("+").partition(":")[0]
-        head, star, tail = src.partition("*")
-        if (probe.startswith(head) and probe.endswith(tail)) if star else probe == src:
-            return spec == refspec
-    return False
-
-
-def _tree_sort_key(entry: g.TreeEntry) -> str:
-    # git orders tree entries by name, comparing directories as if their names ended in '/'
-    return entry.name + ("/" if entry.type == "tree" else "")
