@@ -1,6 +1,6 @@
 """What git writes, as gitclaim's records: objects from `cat-file --batch`, trees, commits and identities.
 
-Pure parsing, no processes (core/git.py starts git and hands the bytes here). `Commit` is gitclaim's one record
+Pure parsing, no processes (core/git/ starts git and hands the bytes here). `Commit` is gitclaim's one record
 of a commit and `parse_commit` / `parse_log` its readers, of a raw commit object and of `git log
 --format=LOG_FORMAT -z` output: the store's history walk, the board, `check-msg --range`, the guard and the
 doctor all read commits through them.

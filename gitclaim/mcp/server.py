@@ -1,7 +1,7 @@
 """The MCP server (`gitclaim mcp`): the mission system's tools (gitclaim/mcp/tools.py) over stdio, built on the
 MCP Python SDK (2.x).
 
-Nothing is cached between calls and every git process is short-lived (see gitclaim/core/git.py), so a server that
+Nothing is cached between calls and every git process is short-lived (see gitclaim/core/git/), so a server that
 runs for a whole working day holds no git children and does not grow.
 
 Only gitclaim/mcp/ imports the SDK; `gitclaim mcp` imports this module, nothing else does. Reference: docs/mcp.md.

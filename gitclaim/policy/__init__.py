@@ -2,7 +2,7 @@
 
 Pure: nothing here reads files or runs git. `check_message` is the rule; `policy_from_section` reads the
 `policy:` section core/settings.py found in `.gitclaim.yaml`; `check_commits` applies the rule to commit
-records (core/git.py reads them). See docs/commit-policy.md.
+records (core/git/ reads them). See docs/commit-policy.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Checking commits that already exist: the message as committed, and who wrote and committed it.
 
-Pure, like the rest of the package: the commits come from the caller (core/git.py `read_commits` for a
+Pure, like the rest of the package: the commits come from the caller (core/git/ `read_commits` for a
 revision range, the server guard's reader for a push), as any record with the fields below; git's own record
 is `gitclaim.core.git.Commit`.
 """

@@ -1,7 +1,7 @@
 """Reading a push, for the guard: the pre-receive hook's input lines and the pushed commits.
 
-Reading costs one `rev-list` per judged ref update (core/git.py) and one `cat-file --batch` process for every
-object: the commits (parsed by core/git.py `parse_commit`, gitclaim's one commit parser), their mission.md and
+Reading costs one `rev-list` per judged ref update (core/git/) and one `cat-file --batch` process for every
+object: the commits (parsed by core/git/ `parse_commit`, gitclaim's one commit parser), their mission.md and
 HEAD:.gitclaim.yaml.
 """
 
@@ -24,7 +24,7 @@ _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 @dataclass(frozen=True)
 class ReceivedUpdate:
     """One line of a pre-receive hook's input; None stands for git's all-zero id (created / deleted). (A ref
-    update gitclaim pushes itself is core/git.py's RefUpdate.)"""
+    update gitclaim pushes itself is core/git/'s RefUpdate.)"""
 
     ref: str
     old: str | None

@@ -120,7 +120,7 @@ def test_settings_policy_honours_core_comment_char(repo: Path) -> None:
 
 
 def check_range(git_: Git, rev_range: str, config: PolicyConfig) -> list[CommitReport[Any]]:
-    """What `check-msg --range` does: core/git.py reads the commits, the pure checker judges them."""
+    """What `check-msg --range` does: core/git/ reads the commits, the pure checker judges them."""
     return check_commits(read_commits(git_, rev_range), config)
 
 

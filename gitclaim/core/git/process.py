@@ -1,0 +1,146 @@
+"""Starting git: `Git.run`, the one place gitclaim starts a git process (argument lists, no shell, a timeout
+that kills the process group, an environment that never prompts and never localizes).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitclaim.core.gitrecords import GitObject, describe_stderr
+from gitclaim.errors import GitclaimError, NotARepository, RemoteError
+
+# Git must never stop to ask a person anything, and must speak the same language whatever the user's locale.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+    "LANG": "C",
+    "GIT_OPTIONAL_LOCKS": "0",
+}
+
+
+class Result(NamedTuple):
+    args: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    def error_line(self) -> str:
+        """What git said went wrong, for messages only, never for decisions: its `fatal:` / `error:` lines
+        when it printed any (the lines after them are advice such as "Please make sure you have the correct
+        access rights and the repository exists", which on its own says nothing), else all its lines joined."""
+        return describe_stderr(self.stderr) or f"git exited with {self.returncode}"
+
+
+class GitTimeout(RemoteError):
+    """A git process ran past its time limit and was killed with its children."""
+
+
+class Git:
+    """Runs git in one repository (or plain directory), with a fixed environment."""
+
+    def __init__(self, cwd: Path | str, env: dict[str, str] | None = None) -> None:
+        self.cwd = Path(cwd)
+        self.env = {**os.environ, **_BASE_ENV, **(env or {})}
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        input: bytes | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Result:
+        """Run `git <args>`; raise GitclaimError on a non-zero exit when `check`, GitTimeout past `timeout`."""
+        argv = ("git", *args)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.cwd,
+                env={**self.env, **env} if env else self.env,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # so a timeout can kill ssh and the helpers git started, too
+            )
+        except FileNotFoundError as exc:
+            raise GitclaimError("git is not installed or not on PATH") from exc
+        except NotADirectoryError as exc:
+            raise NotARepository(f"not a directory: {self.cwd}") from exc
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
+            raise GitTimeout(f"git {_subcommand(args)} timed out after {timeout:g}s (the limit is GITCLAIM_TIMEOUT "
+                             "or git config gitclaim.timeout)") from exc
+        except BaseException:
+            _kill_group(proc)
+            raise
+        res = Result(argv, proc.returncode, out, err)
+        if check and not res.ok:
+            raise GitclaimError(f"git {_subcommand(args)} failed: {res.error_line()}")
+        return res
+
+
+def _subcommand(args: Sequence[str]) -> str:
+    """The git command's name for messages: the first argument that is not a `-c key=value` option."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "-c":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return args[0] if args else "git"
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+class CatFile:
+    """One long-lived `cat-file --batch` for walks where each read decides the next (a commit's parent)."""
+
+    def __init__(self, git: Git) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=git.cwd, env=git.env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def get(self, spec: str) -> GitObject | None:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(spec.encode() + b"\n")
+        self._proc.stdin.flush()
+        fields = self._proc.stdout.readline().decode().split()
+        if len(fields) != 3:
+            return None
+        data = self._proc.stdout.read(int(fields[2]) + 1)[:-1]
+        return GitObject(fields[0], fields[1], data)
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

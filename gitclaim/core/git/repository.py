@@ -1,0 +1,115 @@
+"""The repository itself: discovery, configuration, and local refs (read with for-each-ref, moved with
+update-ref --stdin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitclaim.core.git.process import Git
+from gitclaim.core.git.remote import RefUpdate
+from gitclaim.errors import NotARepository
+
+
+class RepoPaths(NamedTuple):
+    git_dir: Path
+    common_dir: Path
+    bare: bool
+    worktree: Path | None
+
+
+def discover(git: Git) -> RepoPaths:
+    res = git.run(
+        ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository", "--show-cdup"],
+        check=False,
+    )
+    if not res.ok:
+        raise NotARepository(f"not a git repository: {git.cwd} (run gitclaim inside a clone of the shared repo)")
+    lines = res.text().split("\n")
+    git_dir = Path(lines[0])
+    common = Path(lines[1])
+    common = common if common.is_absolute() else (git.cwd / common).resolve()
+    bare = lines[2] == "true"
+    worktree = None if bare else (git.cwd / (lines[3] if len(lines) > 3 else "")).resolve()
+    return RepoPaths(git_dir, common, bare, worktree)
+
+
+def config_list(git: Git) -> dict[str, list[str]]:
+    """Every configuration value in effect, keys lower-cased as git reports them (one process)."""
+    res = git.run(["config", "-z", "--list"], check=False)
+    values: dict[str, list[str]] = {}
+    for entry in res.stdout.split(b"\0"):
+        if not entry:
+            continue
+        key, _, value = entry.decode("utf-8", "replace").partition("\n")
+        values.setdefault(key, []).append(value)
+    return values
+
+
+def config_set(git: Git, key: str, value: str, *, add: bool = False) -> None:
+    git.run(["config", "--add", key, value] if add else ["config", key, value])
+
+
+def init_bare(git: Git, path: Path) -> None:
+    git.run(["init", "-q", "--bare", "--", str(path)])
+
+
+def clone(git: Git, url: str, path: Path) -> None:
+    git.run(["clone", "-q", "--", url, str(path)])
+def config_replace_all(git: Git, key: str, values: Sequence[str]) -> None:
+    """Set every value of a multi-valued key, in this order (the order of fetch refspecs matters to git)."""
+    git.run(["config", "--unset-all", key], check=False)  # exit 5 when there was none
+    for value in values:
+        git.run(["config", "--add", key, value])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Local refs
+
+
+def for_each_ref(git: Git, prefix: str) -> list[tuple[str, str]]:
+    """(refname, oid) of every ref under prefix, in one process."""
+    res = git.run(["for-each-ref", "--format=%(objectname) %(refname)", prefix])
+    return [(ref, oid) for oid, _, ref in (ln.partition(" ") for ln in res.text().splitlines() if ln)]
+
+
+def update_ref(git: Git, ref: str, new: str, old: str | None) -> bool:
+    """Move a local ref only if it still holds `old` (None: must not exist); False when it did not."""
+    zero = "0" * len(new)
+    res = git.run(["update-ref", "--no-deref", "-m", "gitclaim", ref, new, old or zero], check=False)
+    return res.ok
+
+
+def pack_refs(git: Git) -> None:
+    """Move loose refs into packed-refs: a fetch writes one file per new mission ref, and every later fetch,
+    for-each-ref and push pays for each loose file."""
+    git.run(["pack-refs", "--all"], check=False)
+
+
+def delete_ref(git: Git, ref: str) -> None:
+    git.run(["update-ref", "--no-deref", "-d", ref], check=False)
+
+
+def update_refs(git: Git, updates: Sequence[RefUpdate]) -> None:
+    """Move or delete many local refs in one process (`update-ref --stdin`, one transaction), each only if it
+    still holds its expected value. When one has moved meanwhile the transaction fails as a whole: then each
+    ref is moved on its own, and the one that moved is left as it is (the next fetch brings the remote's)."""
+    if not updates:
+        return
+    lines = []
+    for up in updates:
+        old = up.expected or "0" * len(up.new or up.expected or "0" * 40)
+        lines.append(f"delete {up.ref} {old}" if up.new is None else f"update {up.ref} {up.new} {old}")
+    res = git.run(["update-ref", "--no-deref", "-m", "gitclaim", "--stdin"], input="\n".join(lines).encode() + b"\n",
+                  check=False)
+    if res.ok:
+        return
+    for up in updates:
+        if up.new is None:
+            delete_ref(git, up.ref)
+        else:
+            update_ref(git, up.ref, up.new, up.expected)
+
+
