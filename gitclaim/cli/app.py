@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from gitclaim.cli.output import OutputFailed, fail, json_error
+from gitclaim.cli.output import OutputFailed, fail, internal_error, interrupted, json_error
 from gitclaim.errors import USAGE, GitclaimError
 
 app = typer.Typer(
@@ -94,15 +94,9 @@ def run_app(args: list[str]) -> int:
         json_error(args, code, f"{text} (see: {where})")
         return code
     except (KeyboardInterrupt, click.exceptions.Abort):
-        sys.stderr.write("gitclaim: interrupted\n")
-        json_error(args, 130, "interrupted")
-        return 130
+        return interrupted(args)
     except Exception as exc:  # a bug: still one line, with the traceback only on request
         if os.environ.get("GITCLAIM_DEBUG"):
             raise
-        text = f"internal error: {type(exc).__name__}: {exc} (run again with GITCLAIM_DEBUG=1 for the traceback, " \
-               "and report it)"
-        sys.stderr.write(f"gitclaim: {text}\n")
-        json_error(args, 1, text, {"kind": "internal"})
-        return 1
+        return internal_error(exc, args)
     return result if isinstance(result, int) else 0

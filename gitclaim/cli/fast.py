@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -81,7 +80,7 @@ def run(args: list[str]) -> int | None:
         return None
     command, kwargs = parsed
     from gitclaim.cli import hot
-    from gitclaim.cli.output import OutputFailed, fail, json_error
+    from gitclaim.cli.output import OutputFailed, fail, internal_error, interrupted
     from gitclaim.errors import GitclaimError
 
     targets: dict[str, Callable[..., None]] = {
@@ -93,17 +92,11 @@ def run(args: list[str]) -> int | None:
     except GitclaimError as err:
         return fail(err, args)
     except KeyboardInterrupt:
-        sys.stderr.write("gitclaim: interrupted\n")
-        json_error(args, 130, "interrupted")
-        return 130
+        return interrupted(args)
     except OutputFailed:
         raise  # stdout failed: cli/output.py run_guarded answers it, not as a bug
     except Exception as exc:  # a bug: still one line, with the traceback only on request
         if os.environ.get("GITCLAIM_DEBUG"):
             raise
-        text = f"internal error: {type(exc).__name__}: {exc} (run again with GITCLAIM_DEBUG=1 for the traceback, " \
-               "and report it)"
-        sys.stderr.write(f"gitclaim: {text}\n")
-        json_error(args, 1, text, {"kind": "internal"})
-        return 1
+        return internal_error(exc, args)
     return 0

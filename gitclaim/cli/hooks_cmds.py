@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,16 +64,22 @@ def hooks_install_cmd(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Install gitclaim's hooks in this clone (honours core.hooksPath; keeps a foreign hook, which runs first)."""
+    _print(_each(hooks, lambda git, name: hooks_install.install_client_hook(git, name, force=force), "install"),
+           json_out)
+
+
+def _each(hooks: list[str] | None, client: Callable[[Git, str], Any], verb: str) -> list[Any]:
+    """Install or uninstall each chosen hook: the clone's git hooks, or Claude Code's settings file."""
     git = Git(Path.cwd())
     results = []
     for name in _chosen(hooks):
         if name == CLAUDE_CODE:
             from gitclaim.missions import claude_code
 
-            results.append(_row(claude_code.install(_worktree(git))))
+            results.append(_row(getattr(claude_code, verb)(_worktree(git))))
         else:
-            results.append(_row(hooks_install.install_client_hook(git, name, force=force)))
-    _print(results, json_out)
+            results.append(_row(client(git, name)))
+    return results
 
 
 @hooks_app.command("uninstall")
@@ -81,15 +88,7 @@ def hooks_uninstall_cmd(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Remove gitclaim's hooks and restore the hooks they replaced."""
-    git = Git(Path.cwd())
-    results = []
-    for name in _chosen(hooks):
-        if name == CLAUDE_CODE:
-            from gitclaim.missions import claude_code
-
-            results.append(_row(claude_code.uninstall(_worktree(git))))
-        else:
-            results.append(_row(hooks_install.uninstall_client_hook(git, name)))
+    results = _each(hooks, hooks_install.uninstall_client_hook, "uninstall")
     _print(results, json_out)
 
 

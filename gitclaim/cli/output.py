@@ -186,6 +186,21 @@ def fail(err: GitclaimError, args: list[str] | None = None) -> int:
     return err.exit_code
 
 
+def interrupted(args: list[str] | None) -> int:
+    sys.stderr.write("gitclaim: interrupted\n")
+    json_error(args, 130, "interrupted")
+    return 130
+
+
+def internal_error(exc: Exception, args: list[str] | None) -> int:
+    """A bug: one line too, never a traceback unless GITCLAIM_DEBUG asks for it (the callers re-raise then)."""
+    text = f"internal error: {type(exc).__name__}: {exc} (run again with GITCLAIM_DEBUG=1 for the traceback, " \
+           "and report it)"
+    sys.stderr.write(f"gitclaim: {text}\n")
+    json_error(args, 1, text, {"kind": "internal"})
+    return 1
+
+
 LINE_JSON = frozenset({"watch"})
 
 
