@@ -28,6 +28,21 @@ def run_gitclaim(cwd: Path, *args: str, env: dict[str, str] | None = None, timeo
     )
 
 
+def ok(clone: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real CLI, which must succeed."""
+    res = run_gitclaim(clone, *args, env=env)
+    assert res.returncode == 0, (args, res.stderr)
+    return res
+
+
+def one_line(res: subprocess.CompletedProcess[str], code: int) -> str:
+    """The one stderr line of a failure with exit `code`."""
+    assert res.returncode == code, (res.returncode, res.stderr)
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1, res.stderr
+    return lines[0]
+
+
 def new_mission(clone: Path, mission_id: str, title: str = "A mission", *extra: str) -> None:
     """`gitclaim new` in a clone, asserting it succeeded (setup for a test, not what it checks)."""
     res = run_gitclaim(clone, "new", mission_id, "--title", title, *extra)

@@ -9,21 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GITCLAIM, remote_refs, run_gitclaim
-
-
-def ok(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    res = run_gitclaim(clone, *args)
-    assert res.returncode == 0, (args, res.stderr)
-    return res
-
-
-def one_line(res: subprocess.CompletedProcess[str], code: int) -> str:
-    assert res.returncode == code, (res.returncode, res.stderr)
-    lines = res.stderr.splitlines()
-    assert len(lines) == 1, res.stderr
-    return lines[0]
-
+from tests.helpers import GITCLAIM, ok, one_line, remote_refs, run_gitclaim
 
 # ---- 18: BLOCKED stops the mission, from the CLI as from the MCP tools ---------------------------------------
 

@@ -25,12 +25,6 @@ HEARTBEAT_GROUP = {"matcher": "*", "hooks": [{"type": "command", "command": "git
                                              "timeout": 30}]}
 
 
-@pytest.fixture(autouse=True)
-def interpreter_first_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The settings run `gitclaim` from PATH, as Claude Code would: make it this interpreter's.
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-
-
 def ok(clone: Path, *args: str) -> str:
     res = run_gitclaim(clone, *args)
     assert res.returncode == 0, res.stderr

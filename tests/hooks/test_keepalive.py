@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import git, remote_mission, remote_refs, run_gitclaim
 
 LOG = Path(".git") / "gitclaim" / "heartbeat" / ".last-run.log"
-
-
-@pytest.fixture(autouse=True)
-def interpreter_first_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The hook runs `gitclaim` (or `python3 -m gitclaim`) from PATH: make it this interpreter's.
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
 def ok(clone: Path, *args: str) -> str:

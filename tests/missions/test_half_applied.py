@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.helpers import git, remote_refs, run_gitclaim
-
-
-def ok(clone: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    res = run_gitclaim(clone, *args, env=env)
-    assert res.returncode == 0, (args, res.stderr)
-    return res
-
-
-def one_line(res: subprocess.CompletedProcess[str], code: int) -> str:
-    assert res.returncode == code, (res.returncode, res.stderr)
-    lines = res.stderr.splitlines()
-    assert len(lines) == 1, res.stderr
-    return lines[0]
+from tests.helpers import git, ok, one_line, remote_refs, run_gitclaim
 
 
 def config(clone: Path) -> str:
