@@ -30,6 +30,7 @@ EXAMPLES: dict[str, str] = {
     "import": "gitclaim import .claude/missions/ --dry-run",
     "export": "gitclaim export --dir missions-view",
     "archive": "gitclaim archive --older-than 30d --dry-run",
+    "migrate": "gitclaim migrate --to refs/heads/claude/missions",
     "approve": 'gitclaim approve checkout-flow --phase 2 --note "design reviewed"',
     "context": "gitclaim context checkout-flow --phase 1",
     "validate": "gitclaim validate ./missions/checkout-flow",

@@ -27,6 +27,7 @@ from gitclaim.core.store import Store
 from gitclaim.errors import Conflict, GitclaimError, NotFound
 
 STAMPS = ("gitclaim", "heartbeat")  # <git dir>/gitclaim/heartbeat/<mission id>
+CLOCK_GRAIN = timedelta(seconds=1)
 RUN_STAMP = ".last-run"  # when a heartbeat run last started in this clone (the agent hook's early exit)
 # The earliest time a held mission can be due again, as the file's mtime (and as Unix seconds inside, for people):
 # the post-commit hook compares it with a file it has just truncated (".now"), in the shell alone, and starts no
@@ -72,7 +73,9 @@ def ran_recently(store: Store, now: datetime | None = None) -> bool:
     """True when a heartbeat run started in this clone less than one interval ago: nothing can be due yet that
     was not due then, so the caller need not start another."""
     age = _age(stamp_dir(store.repo) / RUN_STAMP, now or timeutil.now())
-    return age is not None and timedelta(0) <= age < store.heartbeat_interval
+    # gitclaim's clock has whole seconds and a file's mtime does not: a stamp made within the current second looks
+    # up to a second old in the future. Only a stamp further ahead than that is distrusted (a clock set back).
+    return age is not None and -CLOCK_GRAIN <= age < store.heartbeat_interval
 
 
 def mark_run(repo: Repo) -> None:
