@@ -28,13 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import board as b
 from benchmarks import common as c
 from benchmarks import reuse as r
 from benchmarks import suites as s
 
 # Cheap suites first, the big rows (100,000 missions, many agents) last.
 SUITES = {**{k: v for k, v in s.SUITES.items() if k not in ("archive", "scale", "contention")},
-          "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
+          "board": b.board, "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
           "archive": s.SUITES["archive"], "scale": s.SUITES["scale"], "growth": r.growth,
           "contention": s.SUITES["contention"], "agents": r.agents_race}
 

@@ -829,12 +829,6 @@ def _mcp_measure(ctx: Ctx, kind: str, n: int, count: bool) -> tuple[dict[str, An
     return got, counts
 
 
-def board(ctx: Ctx) -> Section:
-    from benchmarks import board as board_suite  # its own module: it imports this one
-
-    return board_suite.board(ctx)
-
-
 SUITES: dict[str, Callable[[Ctx], Section]] = {
     "startup": startup,
     "trips": round_trips,
@@ -843,5 +837,4 @@ SUITES: dict[str, Callable[[Ctx], Section]] = {
     "archive": archive,
     "scale": scale,
     "contention": contention,
-    "board": board,
 }

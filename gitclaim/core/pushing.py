@@ -5,14 +5,25 @@ each leased on its expected value, and reading the verdict when the remote gave 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gitclaim.core import git as g
-from gitclaim.core.refs import LOCAL_ARCHIVE, LOCAL_PREFIX
+from gitclaim.core.refs import LOCAL_ARCHIVE, LOCAL_PREFIX, Namespace
+from gitclaim.core.repo import Repo
 from gitclaim.errors import RemoteError
 
-if TYPE_CHECKING:
-    from gitclaim.core.store import Store
+
+class Store(Protocol):
+    """What the push needs of core/store.py's Store (named here so that this module does not import it back)."""
+
+    repo: Repo
+    git: g.Git
+    pushes: int
+
+    @property
+    def namespace(self) -> Namespace: ...
+
+    def sync(self, refspecs: Sequence[str] | None = None) -> None: ...
 
 
 def push(store: Store, updates: Sequence[g.RefUpdate], names: Callable[[str], str]
