@@ -72,3 +72,26 @@ def test_an_instance_id_with_a_newline_is_refused(make_clone, bare_remote) -> No
     res = run_gitclaim(a, "claim", "m1", env={"GITCLAIM_INSTANCE": "x y"})
     assert res.returncode == 2 and "in environment variable GITCLAIM_INSTANCE (or --instance)" in res.stderr
     assert remote_refs(bare_remote) == before
+
+
+def test_a_config_write_waits_out_another_process_holding_the_config_lock(make_clone) -> None:
+    # Linked worktrees share one config file; git gives up at once when config.lock exists.
+    import threading
+
+    a = make_clone("a")
+    git(a, "config", "--unset-all", "gitclaim.instance")
+    lock = a / ".git" / "config.lock"
+    lock.write_text("")
+    threading.Timer(0.3, lock.unlink).start()
+    ok(a, "new", "m1", "--title", "M")  # the first command makes and saves the instance id
+    assert instance(a)
+
+
+def test_a_config_lock_that_never_goes_fails_with_gits_own_message(make_clone) -> None:
+    a = make_clone("a")
+    git(a, "config", "--unset-all", "gitclaim.instance")
+    (a / ".git" / "config.lock").write_text("")
+    res = run_gitclaim(a, "new", "m1", "--title", "M")
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith("gitclaim: git config failed: error: could not lock config file"), res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

@@ -4,6 +4,8 @@ update-ref --stdin).
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -49,7 +51,26 @@ def config_list(git: Git) -> dict[str, list[str]]:
 
 
 def config_set(git: Git, key: str, value: str, *, add: bool = False) -> None:
-    git.run(["config", "--add", key, value] if add else ["config", key, value])
+    _config_write(git, ["config", "--add", key, value] if add else ["config", key, value])
+
+
+def _config_write(git: Git, args: list[str], *, check: bool = True) -> None:
+    """Write git config, waiting out another process's config.lock: git gives up at once when the lock is
+    taken, and agents in linked worktrees of one clone share one config file and often start together."""
+    for _ in range(_CONFIG_LOCK_TRIES):
+        res = git.run(args, check=False)
+        if res.ok or not _config_locked(res.stderr):
+            break
+        time.sleep(0.02 + random.random() * 0.02)  # jitter, so two waiters do not retry in step
+    if check and not res.ok:
+        git.run(args)  # a failed write wrote nothing: run it once more to fail with git's own message
+
+
+_CONFIG_LOCK_TRIES = 50  # about 1.5 s of waiting in all
+
+
+def _config_locked(stderr: bytes) -> bool:
+    return b"could not lock config file" in stderr
 
 
 def init_bare(git: Git, path: Path) -> None:
@@ -60,9 +81,9 @@ def clone(git: Git, url: str, path: Path) -> None:
     git.run(["clone", "-q", "--", url, str(path)])
 def config_replace_all(git: Git, key: str, values: Sequence[str]) -> None:
     """Set every value of a multi-valued key, in this order (the order of fetch refspecs matters to git)."""
-    git.run(["config", "--unset-all", key], check=False)  # exit 5 when there was none
+    _config_write(git, ["config", "--unset-all", key], check=False)  # exit 5 when there was none
     for value in values:
-        git.run(["config", "--add", key, value])
+        _config_write(git, ["config", "--add", key, value])
 
 
 # ---------------------------------------------------------------------------------------------------------------
