@@ -38,12 +38,15 @@ def test_the_page_is_valid_roff(tmp_path: Path) -> None:
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """gitclaim built into a wheel (the build step renders the pages) and installed into a fresh venv."""
     base = tmp_path_factory.mktemp("build")
+    # Without the test run's PYTHONPATH: pip would find the source tree's own gitclaim.egg-info (left by an
+    # editable install) on it, call the wheel "already satisfied" and install nothing.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     src = base / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "tests", "benchmarks", "build", "*.egg-info",
                                                             "__pycache__", ".*cache"))
     # An isolated build, as `pip install .` makes it: setuptools and typer come from the package index.
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                    str(base / "dist"), str(src)], check=True, capture_output=True)
+                    str(base / "dist"), str(src)], check=True, capture_output=True, env=clean)
     [wheel] = (base / "dist").glob("gitclaim-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert sorted(n.split(".data/", 1)[1] for n in names if ".data/data/share/man" in n) == [
@@ -52,7 +55,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # system site packages: the dependencies are the test environment's, the package itself is the wheel's
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], check=True)
     subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    str(wheel)], check=True, capture_output=True)
+                    str(wheel)], check=True, capture_output=True, env=clean)
     return env_dir
 
 
