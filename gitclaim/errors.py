@@ -17,6 +17,7 @@ POLICY = 7
 TIMED_OUT = 8
 OUTPUT = 9  # the command ran, but its output could not be written (`>/dev/full`, `>&-`)
 NAMESPACE = 10
+SIGNATURE = 11  # a commit could not be signed, or `verify` found a signature that is not good
 
 
 class GitclaimError(Exception):
@@ -34,7 +35,7 @@ class GitclaimError(Exception):
 # The `kind` of an error in `--json` output, by exit code: a stable word for each code of docs/exit-codes.md.
 KINDS = {ERROR: "error", USAGE: "usage", CONFLICT: "conflict", NOT_FOUND: "not_found",
          NOTHING_READY: "nothing_ready", REMOTE: "remote", POLICY: "policy", TIMED_OUT: "timed_out",
-         OUTPUT: "output", NAMESPACE: "namespace_mismatch"}
+         OUTPUT: "output", NAMESPACE: "namespace_mismatch", SIGNATURE: "signature"}
 
 
 class InvalidInput(GitclaimError):
@@ -89,3 +90,9 @@ class CorruptMission(GitclaimError):
     """A mission's tip does not hold a mission.md this version can read."""
 
     exit_code = ERROR
+
+
+class SigningError(GitclaimError):
+    """A mission commit could not be signed (no usable key, ssh-keygen failed), or signatures did not verify."""
+
+    exit_code = SIGNATURE

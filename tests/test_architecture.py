@@ -28,6 +28,7 @@ OTHER_PROCESSES = {
     "core/ssh.py": "asks ssh itself about its own configuration and stops a shared connection",
     "cli/hooks_cmds.py": "detaches gitclaim's own heartbeat from the hook that started it",
     "ops/demo.py": "starts gitclaim agent processes that race",
+    "core/signing.py": "signs mission commits with ssh-keygen, as git itself does for gpg.format=ssh",
 }
 MAX_LINES = 400
 

@@ -43,6 +43,7 @@ class MissionField(NamedTuple):
     type: Any  # the JSON value's type, for the MCP schema
     required: bool = False  # in the MCP schema; everything else has the default below
     default: Any = None
+    sparse: bool = False  # written to mission.md only when set (a field added after missions were written)
 
 
 FIELDS: tuple[MissionField, ...] = (
@@ -58,6 +59,8 @@ FIELDS: tuple[MissionField, ...] = (
     MissionField("claim_user", "user", str | None),
     MissionField("claim_instance", "instance", str | None),
     MissionField("claim_epoch", "epoch", int, default=0),
+    # The trust-list principal of the key that signed the claim (docs/signing.md); None for unsigned claims.
+    MissionField("claim_principal", "principal", str | None, sparse=True),
     MissionField("last_activity", "last_activity", str | None),
     MissionField("blocked_reason", "blocked_reason", str | None),
     MissionField("summary", "summary", str | None),
@@ -69,6 +72,7 @@ _JSON_KEYS = tuple(f.json for f in FIELDS)
 _KNOWN = frozenset(_FILE_KEYS)
 _VALUES = attrgetter(*(f.name for f in FIELDS))  # one call reads every field, in FIELDS order
 _REQUIRES = next(i for i, f in enumerate(FIELDS) if f.name == "requires")
+_SPARSE = frozenset(f.name for f in FIELDS if f.sparse)
 
 
 def _values(mis: Mission) -> list[Any]:
@@ -91,6 +95,7 @@ class Mission:
     claim_user: str | None = None
     claim_instance: str | None = None
     claim_epoch: int = 0
+    claim_principal: str | None = None
     last_activity: str | None = None
     blocked_reason: str | None = None
     summary: str | None = None
@@ -132,6 +137,8 @@ def render(m: Mission) -> bytes:
     values = dict(zip(_FILE_KEYS, [FORMAT_VERSION, *_values(m)], strict=True))
     lines = ["---"]
     for key, value in [*values.items(), *m.extra.items()]:
+        if value is None and key in _SPARSE:
+            continue
         lines.append(f"{key}: {json.dumps(_jsonable(value), ensure_ascii=False)}")
     lines.append("---")
     body = m.body if m.body.endswith("\n") or not m.body else m.body + "\n"
@@ -251,6 +258,7 @@ def _from_meta(meta: dict[str, Any], body: str, mission_id: str) -> Mission:
         created=_opt_ts(meta.get("created")), claimed_at=_opt_ts(meta.get("claimed_at")),
         claimed_by=_opt_str(meta.get("claimed_by")), claim_user=_opt_str(meta.get("claim_user")),
         claim_instance=_opt_str(meta.get("claim_instance")), claim_epoch=epoch,
+        claim_principal=_opt_str(meta.get("claim_principal")),
         last_activity=_opt_ts(meta.get("last_activity")), blocked_reason=_opt_str(meta.get("blocked_reason")),
         summary=_opt_str(meta.get("summary")), finished_at=_opt_ts(meta.get("finished_at")),
         body=body, extra=extra,

@@ -7,8 +7,9 @@ repository allows it. Whenever it does not (objects elsewhere than `<common dir>
 with its own permissions, a commit encoding or an identity git would rewrite), the same object is written by git
 itself, so the result never differs from what git would have written.
 
-`ObjectWriter.commit` is the one place a commit is built: a signed commit (a later feature) goes through git
-there.
+`ObjectWriter.commit` is the one place a commit is built, signed when the clone has a signing key
+(core/signing.py): the signature is made over the same bytes git would sign, or by git itself when git builds
+the commit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from gitclaim.core import git as g
 from gitclaim.core import timeutil
+from gitclaim.core.signing import Signer, signed_commit
 
 # Characters git strips from the ends of a name or e-mail, and those it removes inside (ident.c "crud"): an
 # identity with any of them is left to git so that the commit is byte for byte what git would write.
@@ -73,13 +75,17 @@ class ObjectWriter:
         )
         return self._write(b"tree", body)
 
-    def commit(self, tree: str, parents: Sequence[str], message: str, env: Mapping[str, str]) -> str:
-        """Build one commit. `env` carries GIT_AUTHOR_DATE / GIT_COMMITTER_DATE and any identity override, as
-        `git commit-tree` would read them."""
+    def commit(self, tree: str, parents: Sequence[str], message: str, env: Mapping[str, str],
+               signer: Signer | None = None) -> str:
+        """Build one commit, signed by `signer` when given. `env` carries GIT_AUTHOR_DATE / GIT_COMMITTER_DATE
+        and any identity override, as `git commit-tree` would read them."""
         header = self._commit_header(tree, parents, env) if self.objects_dir is not None else None
         if header is None:
-            return g.commit_tree(self.git, tree, parents, message, dict(env))
-        return self._write(b"commit", header + b"\n" + message.encode("utf-8"))
+            return g.commit_tree(self.git, tree, parents, message, dict(env), signer.key if signer else None)
+        body = message.encode("utf-8")
+        if signer is not None:
+            return self._write(b"commit", signed_commit(header, body, signer))
+        return self._write(b"commit", header + b"\n" + body)
 
     # ---- helpers ------------------------------------------------------------------------------------------
     def tree_with(self, git: g.Git, base: Sequence[g.TreeEntry], files: Mapping[str, bytes]) -> str:

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from gitclaim.core import git as g
 from gitclaim.core import timeutil
 from gitclaim.core.refs import Namespace
+from gitclaim.core.signing import Signer, signer_from
 from gitclaim.errors import InvalidInput, NamespaceMismatch, NotFound
 
 DEFAULT_REMOTE = "origin"
@@ -247,6 +249,36 @@ class Repo:
     @property
     def worktree(self) -> Path | None:
         return self.paths.worktree
+
+    @property
+    def state_dir(self) -> Path:
+        """gitclaim's own files in the clone's git directory (caches, the fetch stamp, trust list copies)."""
+        return self.paths.common_dir / "gitclaim"
+
+    def stamp_fetch(self) -> None:
+        # git writes no FETCH_HEAD for gitclaim's fetches (--no-write-fetch-head): this file's time says when the
+        # local mirror was last brought up to date, for reads that do not fetch (`list --offline`).
+        stamp = self.state_dir / "fetched"
+        try:
+            stamp.parent.mkdir(exist_ok=True)
+            stamp.touch()
+        except OSError:
+            pass
+
+    def mirror_age(self) -> float | None:
+        """Seconds since the local mirror was last fetched (by gitclaim or a plain `git fetch`), None if never."""
+        times = []
+        for path in (self.state_dir / "fetched", self.paths.common_dir / "FETCH_HEAD"):
+            try:
+                times.append(path.stat().st_mtime)
+            except OSError:
+                pass
+        return time.time() - max(times) if times else None
+
+    @property
+    def signer(self) -> Signer | None:
+        """The key this clone signs mission commits with, None when it has none (core/signing.py)."""
+        return signer_from(self.get, os.environ, self.git.cwd)
 
 
 def open_repo(cwd: Path | str | None = None) -> Repo:

@@ -1,5 +1,5 @@
 """The committed `.gitclaim.yaml`, read in one place: lease time-to-live, heartbeat interval, commit policy, guard
-rules and the mission namespace.
+rules, the mission namespace and whether claims must be signed.
 
 Every user of the file gets the same frozen `Settings` from `parse`, so one rule means the same thing
 everywhere: the client's claims and steals (through the store), `gitclaim check-msg` and the commit-msg hook,
@@ -36,6 +36,8 @@ class Settings:
     heartbeat_interval: timedelta = DEFAULT_HEARTBEAT_INTERVAL
     # Where missions live on the remote, for the whole repository (docs/config.md "Mission namespace").
     namespace: str = DEFAULT_NAMESPACE
+    # Claims must be signed by a key in the trust list; an unsigned or untrusted claim is void (docs/signing.md).
+    signing_required: bool = False
 
     def check_message(self, message: str) -> None:
         """Raise PolicyViolation when a message gitclaim is about to write breaks the commit policy."""
@@ -69,7 +71,7 @@ def parse(text: str | None) -> Settings:
     try:
         return Settings(_lease_ttl(data.get("lease_ttl")), _policy(data.get("policy")),
                         _guard_branches(data.get("guard")), _heartbeat_interval(data.get("heartbeat_interval")),
-                        _namespace(data.get("namespace")))
+                        _namespace(data.get("namespace")), _signing_required(data.get("signing")))
     except InvalidInput as err:
         raise InvalidInput(f"{FILENAME}: {err}") from None
 
@@ -162,6 +164,20 @@ def _guard_branches(section: Any) -> bool:
     if not isinstance(branches, bool):
         raise InvalidInput("guard.branches: expected true or false")
     return branches
+
+
+def _signing_required(section: Any) -> bool:
+    if not section:  # absent or empty
+        return False
+    if not isinstance(section, dict):
+        raise InvalidInput("signing: expected a mapping")
+    unknown = sorted(set(section) - {"required"})
+    if unknown:
+        raise InvalidInput(f"signing: unknown key {unknown[0]!r} (known: required)")
+    required = section.get("required", False)
+    if not isinstance(required, bool):
+        raise InvalidInput("signing.required: expected true or false")
+    return required
 
 
 def _namespace(value: Any) -> str:

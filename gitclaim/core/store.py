@@ -12,17 +12,20 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.core import pushing
+from gitclaim.core import pushing, trust
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.objects import ObjectWriter
 from gitclaim.core.refs import LOCAL_PREFIX, Namespace, check_id, id_problem, mission_ref
 from gitclaim.core.repo import Repo
 from gitclaim.core.settings import Settings
-from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError
+from gitclaim.core.signing import Signer
+from gitclaim.core.trust import TrustList
+from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError, SigningError
 
 MAX_ATTEMPTS = 8
 MISSIONS_PREFIX = LOCAL_PREFIX  # the local mirror, whatever the remote namespace (core/refs.py)
@@ -81,6 +84,7 @@ class Store:
         self._synced: set[str] = set()  # the refspecs fetched during this command: its state is fresh
         self.pushes = 0  # push attempts made by this store, reported by `next`, `archive` and the benchmarks
         self._objects: ObjectWriter | None = None
+        self._trust: TrustList | None = None
         # Says why a mission the remote does not have is missing (it was archived), when the front end wired
         # one in (missions/workspace.py): the core cannot read the archive itself.
         self.explain_missing: Callable[[str], GitclaimError | None] | None = None
@@ -91,6 +95,16 @@ class Store:
         if self._objects is None:
             self._objects = ObjectWriter.for_repo(self.git, self.repo.paths.common_dir, self.repo.config)
         return self._objects
+
+    @property
+    def state_dir(self) -> Path:
+        return self.repo.state_dir
+
+    def trust(self) -> TrustList:
+        """The repository's trust list (core/trust.py), read once per command."""
+        if self._trust is None:
+            self._trust = trust.load(self.git, self.repo.remote, self.repo.paths.bare)
+        return self._trust
 
     @property
     def ttl(self) -> timedelta:
@@ -138,32 +152,12 @@ class Store:
                 time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart from the other fetcher
         self._synced.update(refspecs)
         if self.refspec in refspecs:
-            self._stamp_fetch()
+            self.repo.stamp_fetch()
 
     def sync_once(self, refspec: str) -> None:
         """Fetch `refspec` unless this command already did (`next` may look up the archive on every round)."""
         if refspec not in self._synced:
             self.sync([refspec])
-
-    def _stamp_fetch(self) -> None:
-        # git writes no FETCH_HEAD for gitclaim's fetches (--no-write-fetch-head): this file's time says when the
-        # local mirror was last brought up to date, for reads that do not fetch (`list --offline`).
-        stamp = self.repo.paths.common_dir / "gitclaim" / "fetched"
-        try:
-            stamp.parent.mkdir(exist_ok=True)
-            stamp.touch()
-        except OSError:
-            pass
-
-    def mirror_age(self) -> float | None:
-        """Seconds since the local mirror was last fetched (by gitclaim or a plain `git fetch`), None if never."""
-        times = []
-        for path in (self.repo.paths.common_dir / "gitclaim" / "fetched", self.repo.paths.common_dir / "FETCH_HEAD"):
-            try:
-                times.append(path.stat().st_mtime)
-            except OSError:
-                pass
-        return time.time() - max(times) if times else None
 
     @property
     def fetched(self) -> bool:
@@ -375,8 +369,16 @@ class Store:
         files = {m.FILENAME: m.render(change.mission), **(change.files or {})}
         tree = self.objects.tree_with(self.git, base.tree if base else (), files)
         parents = [base.commit] if base else []
-        return self.objects.commit(tree, parents, message, self.repo.commit_env(when))
+        return self.objects.commit(tree, parents, message, self.repo.commit_env(when), self.signer())
 
+    def signer(self) -> Signer | None:
+        """The clone's signing key; a repository that requires signed claims refuses to write without one."""
+        signer = self.repo.signer
+        if signer is None and self.settings.signing_required:
+            raise SigningError("this repository requires signed mission commits (.gitclaim.yaml signing.required) "
+                               "and this clone has no signing key: set one up with gitclaim init --signing-key "
+                               "FILE (docs/signing.md)")
+        return signer
 
 
 def _parse_blob(blob: g.GitObject | None, mission_id: str) -> m.Mission:

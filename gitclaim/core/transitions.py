@@ -14,25 +14,28 @@ from typing import NamedTuple
 
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
+from gitclaim.core.claimsigs import signing_principal, unsigned_actor, void_claim
+from gitclaim.core.logentry import LOG_KINDS as LOG_KINDS
+from gitclaim.core.logentry import SEVERITIES as SEVERITIES
+from gitclaim.core.logentry import LogEntry as LogEntry
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.store import Change, Outcome, State, Store
-from gitclaim.errors import Conflict, InvalidInput, NotFound
-
-LOG_KINDS = ("note", "milestone", "decision", "issue")
-SEVERITIES = ("low", "medium", "high", "critical")
-MAX_TEXT = 20_000
+from gitclaim.core.usertext import user_text as user_text
+from gitclaim.errors import Conflict, InvalidInput, NotFound, SigningError
 
 # An extra check on the current mission, run inside a decision so it sees the very tip the push replaces.
 Guard = Callable[[m.Mission], None]
 
 
 class Actor(NamedTuple):
-    """Who is acting: this clone's instance id, the git user and the session description."""
+    """Who is acting: this clone's instance id, the git user, the session description and, when the clone signs
+    with a key in the repository's trust list, that key's principal (docs/signing.md)."""
 
     instance: str
     user: str
     session: str
     now: datetime
+    principal: str | None = None
 
     @property
     def stamp(self) -> str:
@@ -43,28 +46,10 @@ def actor_for(store: Store, as_text: str | None = None, now: datetime | None = N
     from gitclaim.core.repo import NOTICES
 
     repo = store.repo
-    actor = Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now())
+    actor = Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now(), signing_principal(store))
     while NOTICES:  # a copied clone's new instance id: a warning of this command, for every front end to show
         store.warn(NOTICES.pop(0))
     return actor
-
-
-def user_text(value: str | None, what: str) -> str:
-    text = (value or "").strip()
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
-    if "\0" in text:
-        raise InvalidInput(f"{what} contains a NUL byte")
-    return valid_unicode(text, what)
-
-
-def valid_unicode(text: str, what: str) -> str:
-    """Text that can be written as UTF-8: arguments may carry lone surrogates from undecodable bytes."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{what} is not valid UTF-8 text") from None
-    return text
 
 
 # ---- create ------------------------------------------------------------------------------------------------
@@ -105,6 +90,8 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
     if force and not reason:
         raise InvalidInput("--force takes over a live claim and needs --reason TEXT for the history")
     ttl = store.ttl
+    if store.settings.signing_required and actor.principal is None:
+        raise SigningError(unsigned_actor(store, f"claim mission {mission_id}"))
 
     def decide(state: State | None) -> Change | None:
         if state is None:
@@ -112,39 +99,63 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
         cur = state.mission
         if cur.status in m.FINISHED:
             raise Conflict(f"mission {mission_id} is {cur.status}; it cannot be claimed")
-        takeover = None
+        takeover = void = None
         if cur.held:
             if cur.claim_instance == actor.instance:
                 return None
+            if actor.principal and cur.claim_principal == actor.principal:
+                return _resume(cur, actor)
             stale = is_stale(cur, actor.now, ttl)
-            if not (force or (steal and stale)):
-                raise Conflict(held_message(cur, actor.now, ttl, steal=steal), holder=cur.holder_json())
-            takeover = "force" if not (steal and stale) else "steal"
-        new = cur.evolve(
-            status=m.ACTIVE, claimed_at=actor.stamp, claimed_by=actor.session, claim_user=actor.user,
-            claim_instance=actor.instance, claim_epoch=cur.claim_epoch + 1, last_activity=actor.stamp,
-            blocked_reason=None,
-        )
-        trailers = {"Instance": actor.instance, "Epoch": str(new.claim_epoch)}
+            void = None if stale else void_claim(store, state)
+            if not (force or (steal and (stale or void))):
+                raise Conflict(held_message(cur, actor.now, ttl, steal=steal, void=void), holder=cur.holder_json())
+            takeover = "steal" if steal and (stale or void) else "force"
+        new = _claimed(cur, actor, cur.claim_epoch + 1)
+        trailers = _claim_trailers(actor, new)
         if takeover:
             trailers.update({"Takeover": takeover, "Previous-Instance": cur.claim_instance or "",
                              "Previous-Epoch": str(cur.claim_epoch)})
-            body = reason if reason else ""
-            verb = "take over"
-            return Change(new, MissionMessage(verb, mission_id, "takeover", body, trailers))
+            if takeover == "steal" and void:
+                trailers["Void-Claim"] = void  # an unsigned, untrusted or bad claim, void in this repository
+            return Change(new, MissionMessage("take over", mission_id, "takeover", reason or "", trailers))
         return Change(new, MissionMessage("claim", mission_id, "claim", "", trailers))
 
     return store.transact(mission_id, decide)
 
 
-def held_message(cur: m.Mission, now: datetime, ttl: timedelta, *, steal: bool = False) -> str:
+def _claimed(cur: m.Mission, actor: Actor, epoch: int) -> m.Mission:
+    return cur.evolve(status=m.ACTIVE, claimed_at=actor.stamp, claimed_by=actor.session, claim_user=actor.user,
+                      claim_instance=actor.instance, claim_epoch=epoch, claim_principal=actor.principal,
+                      last_activity=actor.stamp, blocked_reason=None)
+
+
+def _claim_trailers(actor: Actor, new: m.Mission) -> dict[str, str]:
+    trailers = {"Instance": actor.instance, "Epoch": str(new.claim_epoch)}
+    if actor.principal:
+        trailers["Principal"] = actor.principal
+    return trailers
+
+
+def _resume(cur: m.Mission, actor: Actor) -> Change:
+    """The same agent (the same principal) in a new clone takes its claim back: a new epoch, no takeover."""
+    new = _claimed(cur, actor, cur.claim_epoch + 1).evolve(status=cur.status, blocked_reason=cur.blocked_reason)
+    trailers = {**_claim_trailers(actor, new), "Previous-Instance": cur.claim_instance or "",
+                "Previous-Epoch": str(cur.claim_epoch)}
+    return Change(new, MissionMessage("resume", cur.mission_id, "resume", "", trailers))
+
+
+def held_message(cur: m.Mission, now: datetime, ttl: timedelta, *, steal: bool = False,
+                 void: str | None = None) -> str:
     """The refusal of a claim on a held mission. It names the holder and, for a live claim, points at other
     work, never at the override: an agent runs the next command it is shown, and `--force` on a colleague's
     live claim must be a deliberate choice (it is in --help and docs/lifecycle.md). A stale claim is
     different: taking it over is the intended way on, so its hint stays."""
     last = cur.last_activity_at()
     idle = f", last activity {timeutil.format_duration(idle_time(now, last))} ago" if last else ""
-    if is_stale(cur, now, ttl):
+    if void:
+        hint = (f"; its claim is {_VOID_TEXT.get(void, void)}, and this repository requires signed claims, so "
+                f"it is void: take it over with gitclaim claim {cur.mission_id} --steal")
+    elif is_stale(cur, now, ttl):
         hint = (f"; the claim is stale (idle for more than {timeutil.format_duration(ttl)}): take it over with "
                 f"gitclaim claim {cur.mission_id} --steal")
     elif steal:
@@ -155,6 +166,10 @@ def held_message(cur: m.Mission, now: datetime, ttl: timedelta, *, steal: bool =
         hint = "; take other work: gitclaim next"
     return (f"mission {cur.mission_id} is held by {cur.holder_text()} since {cur.claimed_at} "
             f"(epoch {cur.claim_epoch}{idle}){hint}")
+
+
+_VOID_TEXT = {"none": "unsigned", "untrusted": "signed by a key not in the trust list",
+              "bad": "signed with a signature that does not verify"}
 
 
 def idle_time(now: datetime, last: datetime) -> timedelta:
@@ -183,7 +198,17 @@ def require_holder(state: State | None, actor: Actor, mission_id: str, doing: st
         raise Conflict(f"cannot {doing} mission {mission_id}: your claim was epoch {epoch}, it is now epoch "
                        f"{cur.claim_epoch} (claimed at {cur.claimed_at}); you no longer hold that claim",
                        holder=cur.holder_json())
+    if store is not None and store.settings.signing_required and cur.claim_principal != actor.principal:
+        # Fencing by principal: the instance id is only a name in git config, the key is the proof.
+        raise Conflict(f"cannot {doing} mission {mission_id}: its claim was made by "
+                       f"{_principal_text(cur.claim_principal)} and this clone signs as "
+                       f"{_principal_text(actor.principal)}; only the claim's principal may write to it",
+                       holder=cur.holder_json())
     return cur
+
+
+def _principal_text(principal: str | None) -> str:
+    return f"principal {principal}" if principal else "no key in the trust list"
 
 
 def _not_yours(state: State, actor: Actor, doing: str, epoch: int | None, store: Store | None) -> str:
@@ -285,45 +310,6 @@ def heartbeat(store: Store, actor: Actor, mission_id: str, *, epoch: int | None 
         return Change(new, MissionMessage("heartbeat", mission_id, "heartbeat", "", _holder_trailers(actor, cur)))
 
     return store.transact(mission_id, decide)
-
-
-class LogEntry(NamedTuple):
-    kind: str = "note"
-    message: str = ""
-    progress: int | None = None
-    question: str | None = None
-    chosen: str | None = None
-    severity: str | None = None
-    needs_human: bool = False
-    task: str | None = None
-    category: str | None = None
-
-    def check(self) -> LogEntry:
-        if self.kind not in LOG_KINDS:
-            raise InvalidInput(f"unknown log kind {self.kind!r}: use one of {', '.join(LOG_KINDS)}")
-        if not user_text(self.message, "the log message") and not (self.kind == "decision" and self.chosen):
-            raise InvalidInput("a log entry needs a message")
-        if self.progress is not None and not 0 <= self.progress <= 100:
-            raise InvalidInput(f"--progress must be between 0 and 100, got {self.progress}")
-        if self.progress is not None and self.kind != "milestone":
-            raise InvalidInput("--progress goes with --kind milestone")
-        if (self.question or self.chosen) and self.kind != "decision":
-            raise InvalidInput("--question and --chosen go with --kind decision")
-        if self.severity is not None and self.severity not in SEVERITIES:
-            raise InvalidInput(f"unknown severity {self.severity!r}: use one of {', '.join(SEVERITIES)}")
-        if (self.severity or self.needs_human) and self.kind != "issue":
-            raise InvalidInput("--severity and --needs-human go with --kind issue")
-        return self
-
-    def trailers(self) -> dict[str, str]:
-        out = {"Kind": self.kind}
-        for key, value in (("Progress", self.progress), ("Severity", self.severity), ("Task", self.task),
-                           ("Category", self.category), ("Question", self.question), ("Chosen", self.chosen)):
-            if value is not None and value != "":
-                out[key] = str(value)
-        if self.needs_human:
-            out["Needs-Human"] = "yes"
-        return out
 
 
 def log(store: Store, actor: Actor, mission_id: str, entry: LogEntry, *, epoch: int | None = None,

@@ -81,7 +81,7 @@ class View:
 
 def offline_note(store: Store) -> str:
     """What a read that did not fetch says about the age of what it shows."""
-    age = store.mirror_age()
+    age = store.repo.mirror_age()
     if age is None:
         return "offline: this clone has never fetched missions (run: gitclaim sync)"
     return f"offline: missions as last fetched {timeutil.format_duration(timedelta(seconds=age))} ago"

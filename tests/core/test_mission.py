@@ -62,7 +62,13 @@ def test_one_field_list_gives_the_json_the_file_and_the_mcp_schema() -> None:
     assert list(mis.to_json()) == [f.json for f in fields]
     assert (mis.to_json()["requires"], mis.to_json()["user"], mis.to_json()["epoch"]) == (["r1"], "u", 2)
     head = m.render(mis).decode().split("---\n")[1]
-    assert [ln.split(":")[0] for ln in head.splitlines()] == [m.FORMAT_KEY, *(f.name for f in fields)]
+    # A sparse field (added after missions were written) is in the file only when set.
+    assert [ln.split(":")[0] for ln in head.splitlines()] == [m.FORMAT_KEY, *(f.name for f in fields
+                                                                              if not f.sparse)]
+    signed = m.render(mis.evolve(claim_principal="alice")).decode()
+    assert 'claim_principal: "alice"' in signed
+    assert m.parse(signed.encode(), "m1").claim_principal == "alice"
+    assert mis.to_json()["principal"] is None
     schemas = pytest.importorskip("gitclaim.mcp.schemas")
     assert list(schemas.MissionInfo.model_fields) == [f.json for f in fields]
     required = schemas.MissionInfo.model_json_schema()["required"]

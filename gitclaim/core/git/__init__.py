@@ -45,6 +45,8 @@ from gitclaim.core.git.repository import init_bare as init_bare
 from gitclaim.core.git.repository import pack_refs as pack_refs
 from gitclaim.core.git.repository import update_ref as update_ref
 from gitclaim.core.git.repository import update_refs as update_refs
+from gitclaim.core.git.signatures import CommitSignature as CommitSignature
+from gitclaim.core.git.signatures import commit_signatures as commit_signatures
 from gitclaim.core.gitrecords import Commit as Commit
 from gitclaim.core.gitrecords import GitObject as GitObject
 from gitclaim.core.gitrecords import Ident as Ident

@@ -114,8 +114,14 @@ def write_tree(git: Git, entries: Sequence[TreeEntry]) -> str:
     return git.run(["mktree", "-z"], input=payload).text().strip()
 
 
-def commit_tree(git: Git, tree: str, parents: Sequence[str], message: str, env: dict[str, str]) -> str:
-    args = ["commit-tree", "--no-gpg-sign", tree]
+def commit_tree(git: Git, tree: str, parents: Sequence[str], message: str, env: dict[str, str],
+                sign_key: str | None = None) -> str:
+    """A commit of `tree`, signed by git with the ssh key `sign_key` when given, else never signed (whatever
+    commit.gpgSign says: gitclaim decides what it signs)."""
+    if sign_key is None:
+        args = ["commit-tree", "--no-gpg-sign", tree]
+    else:
+        args = ["-c", "gpg.format=ssh", "-c", f"user.signingKey={sign_key}", "commit-tree", "-S", tree]
     for parent in parents:
         args += ["-p", parent]
     return git.run([*args, "-F", "-"], input=message.encode(), env=env).text().strip()

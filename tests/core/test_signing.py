@@ -1,0 +1,170 @@
+"""Signed claims (issue 15): commits gitclaim signs, what their signatures prove against the trust list on the
+default branch, void claims where signing is required, fencing by principal, and an agent's identity kept by its
+key across a new clone. Real keys, real ssh-keygen, real git verifying."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitclaim.core.claimsigs import claim_signatures
+from gitclaim.core.trust import TRUST_FILE
+from gitclaim.missions.workspace import open_store
+from tests.helpers import git, ok, one_line, remote_mission, run_gitclaim
+from tests.support.signing import commit_to_main, make_key, trust_line, use_key
+
+REQUIRED = "signing:\n  required: true\n"
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
+
+
+@pytest.fixture
+def team(bare_remote: Path, tmp_path: Path, keys: dict[str, Path]) -> Path:
+    """The remote's main branch trusts alice and bob (not mallory)."""
+    commit_to_main(bare_remote, tmp_path / "admin", {
+        TRUST_FILE: trust_line("alice@agents", keys["alice"]) + trust_line("bob@agents", keys["bob"])})
+    return bare_remote
+
+
+def signed_clone(make_clone, name: str, key: Path | None) -> Path:
+    clone = make_clone(name)
+    if key is not None:
+        use_key(clone, key)
+    return clone
+
+
+def states_of(clone: Path) -> dict[str, object]:
+    store = open_store(clone)
+    store.sync()
+    states, _ = store.all()
+    return {mid: sig for mid, sig in claim_signatures(store, states).items()}
+
+
+def trailers(remote: Path, mission_id: str) -> str:
+    return git(remote, "log", "-1", "--format=%B", f"refs/missions/{mission_id}").stdout
+
+
+def test_claims_show_who_signed_them_against_the_trust_list(team, make_clone, keys, tmp_path) -> None:
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    bob = signed_clone(make_clone, "bob", keys["bob"])
+    mallory = signed_clone(make_clone, "mallory", keys["mallory"])
+    plain = signed_clone(make_clone, "plain", None)
+    for mid in ("m-a", "m-b", "m-m", "m-n"):
+        ok(alice, "new", mid, "--title", f"Mission {mid}")
+    ok(alice, "claim", "m-a")
+    ok(bob, "claim", "m-b")
+    ok(mallory, "claim", "m-m")
+    ok(plain, "claim", "m-n")
+    sigs = states_of(alice)
+    assert {mid: (s.state, s.principal) for mid, s in sigs.items()} == {  # type: ignore[attr-defined]
+        "m-a": ("good", "alice@agents"), "m-b": ("good", "bob@agents"), "m-m": ("untrusted", None),
+        "m-n": ("none", None)}
+    assert 'claim_principal: "alice@agents"' in remote_mission(team, "m-a")
+    assert "claim_principal" not in remote_mission(team, "m-m")  # its key is in no trust list
+    assert "Gitclaim-Principal: alice@agents" in trailers(team, "m-a")
+    # git itself verifies what gitclaim signed in Python
+    allowed = tmp_path / "allowed"
+    allowed.write_text(trust_line("alice@agents", keys["alice"]))
+    res = git(alice, "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", "refs/missions/m-a", check=False)
+    assert res.returncode == 0 and 'Good "git" signature for alice@agents' in res.stderr, res.stderr
+
+
+def test_a_broken_signature_is_bad_and_a_later_write_by_another_key_spoils_the_claim(team, make_clone, keys,
+                                                                                    tmp_path) -> None:
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    ok(alice, "new", "m1", "--title", "One")
+    ok(alice, "new", "m2", "--title", "Two")
+    ok(alice, "claim", "m1")
+    ok(alice, "claim", "m2")
+    # m1: the claim commit's message altered after signing, pushed with plain git
+    raw = git(alice, "cat-file", "commit", "refs/missions/m1").stdout.replace("claim m1", "claim m1 (edited)")
+    forged = git(alice, "hash-object", "-t", "commit", "-w", "--stdin", input=raw).stdout.strip()
+    git(alice, "push", "-q", "--force", "origin", f"{forged}:refs/missions/m1")
+    # m2: a holder write (same instance id) signed by bob's key
+    use_key(alice, keys["bob"])
+    ok(alice, "log", "m2", "bob writes as alice's holder")
+    sigs = states_of(alice)
+    assert sigs["m1"].state == "bad"  # type: ignore[attr-defined]
+    assert (sigs["m2"].state, sigs["m2"].principal) == ("bad", "alice@agents")  # type: ignore[attr-defined]
+
+
+def test_the_git_built_commit_is_signed_too(team, make_clone, keys) -> None:
+    # A shared repository leaves object writing to git (core/objects.py): git signs the commit then.
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    git(alice, "config", "core.sharedRepository", "group")
+    ok(alice, "new", "m1", "--title", "One")
+    ok(alice, "claim", "m1")
+    assert states_of(alice)["m1"].state == "good"  # type: ignore[attr-defined]
+
+
+def test_required_signing_voids_an_unsigned_claim_which_a_signed_agent_takes_over(team, make_clone, keys,
+                                                                                  tmp_path) -> None:
+    plain = signed_clone(make_clone, "plain", None)  # cloned before signing was required: it writes unsigned
+    ok(plain, "new", "m1", "--title", "One")
+    ok(plain, "claim", "m1")
+    commit_to_main(team, tmp_path / "admin", {".gitclaim.yaml": REQUIRED})
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    refused = one_line(run_gitclaim(alice, "claim", "m1"), 3)
+    assert refused.endswith("its claim is unsigned, and this repository requires signed claims, so it is void: "
+                            "take it over with gitclaim claim m1 --steal"), refused
+    ok(alice, "claim", "m1", "--steal")
+    msg = trailers(team, "m1")
+    assert "Gitclaim-Action: takeover" in msg and "Gitclaim-Takeover: steal" in msg
+    assert "Gitclaim-Void-Claim: none" in msg and "Gitclaim-Principal: alice@agents" in msg
+    assert states_of(alice)["m1"].state == "good"  # type: ignore[attr-defined]
+    # a live, good claim is not void: bob's steal is refused as for any live claim
+    bob = signed_clone(make_clone, "bob", keys["bob"])
+    assert "the claim is live, not stale" in one_line(run_gitclaim(bob, "claim", "m1", "--steal"), 3)
+
+
+def test_required_signing_refuses_writers_without_a_trusted_key(team, make_clone, keys, tmp_path) -> None:
+    commit_to_main(team, tmp_path / "admin", {".gitclaim.yaml": REQUIRED})
+    plain = signed_clone(make_clone, "plain", None)
+    mallory = signed_clone(make_clone, "mallory", keys["mallory"])
+    before = git(team, "for-each-ref", "refs/missions/").stdout
+    line = one_line(run_gitclaim(plain, "new", "m1", "--title", "One"), 11)
+    assert line == ("gitclaim: this repository requires signed mission commits (.gitclaim.yaml signing.required) "
+                    "and this clone has no signing key: set one up with gitclaim init --signing-key FILE "
+                    "(docs/signing.md)")
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    ok(alice, "new", "m1", "--title", "One")
+    line = one_line(run_gitclaim(mallory, "claim", "m1"), 11)
+    assert line.startswith("gitclaim: cannot claim mission m1: this repository requires signed claims and this "
+                           f"clone's key ({keys['mallory']}) is not in the trust list {TRUST_FILE}"), line
+    assert git(team, "for-each-ref", "refs/missions/").stdout != before  # only alice's mission was written
+    assert 'status: "QUEUED"' in remote_mission(team, "m1")
+
+
+def test_required_signing_fences_a_holder_write_by_another_principal(team, make_clone, keys, tmp_path) -> None:
+    commit_to_main(team, tmp_path / "admin", {".gitclaim.yaml": REQUIRED})
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    ok(alice, "new", "m1", "--title", "One")
+    ok(alice, "claim", "m1")
+    instance = git(alice, "config", "gitclaim.instance").stdout.strip()
+    bob = signed_clone(make_clone, "bob", keys["bob"])
+    tip = git(team, "rev-parse", "refs/missions/m1").stdout
+    line = one_line(run_gitclaim(bob, "log", "m1", "pretending", env={"GITCLAIM_INSTANCE": instance}), 3)
+    assert line == ("gitclaim: cannot log on mission m1: its claim was made by principal alice@agents and this "
+                    "clone signs as principal bob@agents; only the claim's principal may write to it")
+    assert git(team, "rev-parse", "refs/missions/m1").stdout == tip
+
+
+def test_an_agent_that_reclones_with_its_key_resumes_its_claims(team, make_clone, keys) -> None:
+    first = signed_clone(make_clone, "first", keys["alice"])
+    ok(first, "new", "m1", "--title", "One")
+    ok(first, "claim", "m1")
+    again = signed_clone(make_clone, "again", keys["alice"])  # a new clone: a new instance id, the same key
+    out = ok(again, "claim", "m1").stdout
+    assert "resumed" in out or "claimed" in out, out
+    msg = trailers(team, "m1")
+    assert "chore(mission): resume m1" in msg and "Gitclaim-Action: resume" in msg and "Takeover" not in msg
+    mission = remote_mission(team, "m1")
+    assert "claim_epoch: 2" in mission
+    assert git(again, "config", "gitclaim.instance").stdout.strip() in mission
+    # the old clone no longer holds it
+    assert "you no longer hold it" in one_line(run_gitclaim(first, "log", "m1", "late"), 3)
+    ok(again, "done", "m1", "--summary", "finished after a new clone")
