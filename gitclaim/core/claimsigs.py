@@ -15,7 +15,7 @@ from typing import NamedTuple
 from gitclaim.core import git as g
 from gitclaim.core import message
 from gitclaim.core.store import State, Store
-from gitclaim.core.trust import BAD, GOOD, NO_SIGNATURE, TRUST_FILE, Signature, TrustList
+from gitclaim.core.trust import BAD, GOOD, NO_SIGNATURE, TRUST_FILE, Signature, SignatureCache, TrustList
 from gitclaim.core.trust import verify as verify_commits
 from gitclaim.errors import SigningError
 
@@ -36,13 +36,22 @@ def claim_signatures(store: Store, states: Sequence[State], trust: TrustList | N
     if not claimed:
         return {}
     trust = trust if trust is not None else store.trust()
-    with g.CatFile(store.git) as cat:
-        commits = {s.mission_id: find_claim(cat, s) for s in claimed}
-    oids = [oid for c in commits.values() for oid in c if oid]
-    sigs = verify_commits(store.git, trust, store.state_dir, oids)
-    return {mid: combine(sigs.get(c.claim, NO_SIGNATURE) if c.claim else NO_SIGNATURE,
-                         sigs.get(c.holder_tip, NO_SIGNATURE) if c.holder_tip else None)
-            for mid, c in commits.items()}
+    # A mission whose tip did not move since the last look needs no git process at all.
+    known = SignatureCache(store.state_dir / "claims", trust.version)
+    out = {s.mission_id: sig for s in claimed if (sig := known.get(s.commit)) is not None}
+    todo = [s for s in claimed if s.mission_id not in out]
+    if todo:
+        with g.CatFile(store.git) as cat:
+            commits = {s.mission_id: find_claim(cat, s) for s in todo}
+        oids = [oid for c in commits.values() for oid in c if oid]
+        sigs = verify_commits(store.git, trust, store.state_dir, oids)
+        for s in todo:
+            c = commits[s.mission_id]
+            out[s.mission_id] = combine(sigs.get(c.claim, NO_SIGNATURE) if c.claim else NO_SIGNATURE,
+                                        sigs.get(c.holder_tip, NO_SIGNATURE) if c.holder_tip else None)
+            known.put(s.commit, out[s.mission_id])
+        known.save()
+    return out
 
 
 def claim_signature(store: Store, state: State) -> Signature | None:

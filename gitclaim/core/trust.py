@@ -100,7 +100,7 @@ def verify(git: g.Git, trust: TrustList, state_dir: Path, oids: Iterable[str]) -
     """The signature of every commit in `oids`: from the cache kept in `state_dir` (the clone's
     `<git common dir>/gitclaim`), the others checked by git in one process and added to it."""
     wanted = list(dict.fromkeys(oids))
-    cache = _Cache(state_dir / "signatures", trust.version)
+    cache = SignatureCache(state_dir / "signatures", trust.version)
     found = {oid: sig for oid in wanted if (sig := cache.get(oid)) is not None}
     todo = [oid for oid in wanted if oid not in found]
     if todo:
@@ -168,10 +168,10 @@ def _is_key_type(word: str) -> bool:
     return word.startswith(("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"))
 
 
-class _Cache:
-    """Verified signatures by commit, for one version of the trust lists. A corrupt, foreign or outdated file
-    is started afresh, never trusted; concurrent writers replace it whole (the last one wins, nothing is lost
-    that cannot be checked again)."""
+class SignatureCache:
+    """Signatures by commit (or, for claims, by a mission's tip), for one version of the trust lists. A corrupt,
+    foreign or outdated file is started afresh, never trusted; concurrent writers replace it whole (the last one
+    wins: nothing is lost that cannot be checked again)."""
 
     def __init__(self, path: Path, version: str) -> None:
         self.path = path
