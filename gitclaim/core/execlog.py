@@ -71,6 +71,9 @@ def _event(oid: str, stamp: int, message: str, mission: m.Mission | None) -> Eve
     )
 
 
+_VOID = {"none": "unsigned", "untrusted": "untrusted key", "bad": "bad signature"}
+
+
 def describe(ev: Event, *, multiline: bool = False) -> str | None:
     """One log line's text (after the time); None for events the log leaves out (heartbeats). With
     `multiline`, the lines of a multi-line message are kept (render() indents them under the entry)."""
@@ -80,8 +83,13 @@ def describe(ev: Event, *, multiline: bool = False) -> str | None:
         return f"**{'CREATED' if ev.action == 'create' else 'IMPORTED'}**"
     if ev.action == "claim":
         return f"**CLAIMED**{by} (epoch {ev.epoch})"
+    if ev.action == "resume":
+        return f"**RESUMED**{by} by the same principal from instance {t.get('previous-instance')} (epoch {ev.epoch})"
     if ev.action == "takeover":
-        how = "STOLEN (stale)" if t.get("takeover") == "steal" else "TAKEN OVER"
+        how = "TAKEN OVER"
+        if t.get("takeover") == "steal":
+            how = f"STOLEN (void claim: {_VOID.get(t['void-claim'], 'not good')})" if t.get("void-claim") \
+                else "STOLEN (stale)"
         reason = f": {text}" if text else ""
         return f"**{how}**{by} from instance {t.get('previous-instance')} (epoch {ev.epoch}){reason}"
     if ev.action == "release":

@@ -7,7 +7,7 @@ one `cat-file --batch` for all the changed missions together.
 
 Conditions (`until`):
   changed   any event on a watched mission
-  claimed   a watched mission is claimed or taken over
+  claimed   a watched mission is claimed, taken over or resumed
   released  a watched mission stops being held (release, done, fail)
   done      every named mission is DONE (without ids: any mission becomes DONE); already true at start counts
   ready     one of the named missions (without ids: any mission) is ready to claim; already true at start counts
@@ -187,7 +187,7 @@ class Watcher:
         if self.until == "changed" and found:
             self.reason = f"{found[-1].mission_id} changed"
         elif self.until == "claimed":
-            hit = next((ev for ev in found if ev.action in ("claim", "takeover")), None)
+            hit = next((ev for ev in found if ev.action in ("claim", "takeover", "resume")), None)
             self.reason = f"{hit.mission_id} was claimed" if hit else ""
         elif self.until == "released":
             hit = next((ev for ev in found if ev.status_before in m.HELD and ev.status_after not in m.HELD), None)

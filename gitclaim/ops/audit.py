@@ -64,7 +64,7 @@ def _check_mission(ref: str, chain: list[g.AuditCommit], out: list[str]) -> None
         action = trailers.get("action", "")
         if state.claim_epoch < prev_epoch:
             out.append(f"{mission_id}: epoch went back from {prev_epoch} to {state.claim_epoch} at {commit.oid[:10]}")
-        if action in ("claim", "takeover") and state.claim_epoch != prev_epoch + 1:
+        if action in ("claim", "takeover", "resume") and state.claim_epoch != prev_epoch + 1:
             out.append(f"{mission_id}: {action} at {commit.oid[:10]} moved epoch {prev_epoch} -> {state.claim_epoch}")
         if state.status in m.HELD and state.claim_instance:
             first = holders.setdefault(state.claim_epoch, state.claim_instance)

@@ -116,6 +116,7 @@ def test_required_signing_voids_an_unsigned_claim_which_a_signed_agent_takes_ove
     assert "Gitclaim-Action: takeover" in msg and "Gitclaim-Takeover: steal" in msg
     assert "Gitclaim-Void-Claim: none" in msg and "Gitclaim-Principal: alice@agents" in msg
     assert states_of(alice)["m1"].state == "good"  # type: ignore[attr-defined]
+    assert "**STOLEN (void claim: unsigned)** by session" in ok(alice, "show", "m1").stdout
     # a live, good claim is not void: bob's steal is refused as for any live claim
     bob = signed_clone(make_clone, "bob", keys["bob"])
     assert "the claim is live, not stale" in one_line(run_gitclaim(bob, "claim", "m1", "--steal"), 3)
@@ -164,6 +165,8 @@ def test_an_agent_that_reclones_with_its_key_resumes_its_claims(team, make_clone
     assert "chore(mission): resume m1" in msg and "Gitclaim-Action: resume" in msg and "Takeover" not in msg
     mission = remote_mission(team, "m1")
     assert "claim_epoch: 2" in mission
+    first_instance = git(first, "config", "gitclaim.instance").stdout.strip()
+    assert f"by the same principal from instance {first_instance} (epoch 2)" in ok(again, "show", "m1").stdout
     assert git(again, "config", "gitclaim.instance").stdout.strip() in mission
     # the old clone no longer holds it
     assert "you no longer hold it" in one_line(run_gitclaim(first, "log", "m1", "late"), 3)
