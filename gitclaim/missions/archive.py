@@ -231,15 +231,15 @@ def _build(store: Store, snap: Snapshot, batch: list[State], now: datetime) -> s
             name = f"{mis.mission_id}.md"
             entries[name] = g.TreeEntry("100644", "blob", blob.oid, name)
         index[mis.mission_id] = Entry(mis.mission_id, state.commit, mis.status, mis.title, mis.finished_at, stamp)
-    missions_tree = g.write_tree(git, [entries[name] for name in sorted(entries)])
-    root = g.write_tree(git, [
-        g.TreeEntry("100644", "blob", g.write_blob(git, render_index(index)), INDEX),
+    missions_tree = store.objects.tree([entries[name] for name in sorted(entries)])
+    root = store.objects.tree([
+        g.TreeEntry("100644", "blob", store.objects.blob(render_index(index)), INDEX),
         g.TreeEntry("040000", "tree", missions_tree, MISSIONS_DIR),
     ])
     message = _message(len(batch), store.repo.instance())
     store.check_message(message)
     parents = ([snap.tip] if snap.tip else []) + [s.commit for s in batch]
-    return g.commit_tree(git, root, parents, message, store.repo.commit_env(stamp))
+    return store.objects.commit(root, parents, message, store.repo.commit_env(stamp), store.signer())
 
 
 def _message(count: int, instance: str) -> str:

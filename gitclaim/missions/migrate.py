@@ -102,7 +102,7 @@ def _take_lock(store: Store, plan: _Plan, now: datetime) -> str:
                f"Gitclaim-Instance: {instance}\nGitclaim-Started: {stamp}\n")
     store.check_message(message)
     tree = store.objects.tree([])
-    commit = store.objects.commit(tree, [], message, store.repo.commit_env(stamp))
+    commit = store.objects.commit(tree, [], message, store.repo.commit_env(stamp), store.signer())
 
     def decide(reread: bool) -> list[g.RefUpdate] | None:
         if not reread:  # after a push without a clear yes, the loop has just fetched them

@@ -171,3 +171,13 @@ def test_an_agent_that_reclones_with_its_key_resumes_its_claims(team, make_clone
     # the old clone no longer holds it
     assert "you no longer hold it" in one_line(run_gitclaim(first, "log", "m1", "late"), 3)
     ok(again, "done", "m1", "--summary", "finished after a new clone")
+
+
+def test_the_archive_commit_is_signed_like_the_missions(team, make_clone, keys) -> None:
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    ok(alice, "new", "m1", "--title", "One")
+    ok(alice, "claim", "m1")
+    ok(alice, "done", "m1", "--summary", "finished")
+    ok(alice, "archive", "--older-than", "0s")
+    raw = git(team, "cat-file", "commit", "refs/gitclaim/archive").stdout
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" in raw
