@@ -104,6 +104,10 @@ def list_cmd(
     if any(r["requires"] for r in result.rows):  # the column only when some mission has requirements
         rows = [[*row[:-1], ",".join(r["requires"]), row[-1]] for row, r in zip(rows, result.rows, strict=True)]
         headers.insert(-1, "REQUIRES")
+    marks = views.signature_marks(store, result.rows)
+    if any(marks):  # the column only when some claim is not good (docs/signing.md, "Reading signatures")
+        rows = [[*row[:-1], mark, row[-1]] for row, mark in zip(rows, marks, strict=True)]
+        headers.insert(-1, "SIGNATURE")
     table(rows, headers)
 
 
@@ -149,6 +153,8 @@ def show(
                                                                if mis.requires else ""))
     if mis.status in m.HELD:
         line(f"held by: {mis.holder_text()} since {mis.claimed_at} (epoch {mis.claim_epoch})")
+    if view.signature is not None:
+        line(f"signature: {view.signature.text()}")
     if mis.blocked_reason:
         line(f"blocked: {mis.blocked_reason}")
     if mis.summary:

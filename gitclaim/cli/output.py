@@ -154,6 +154,10 @@ def _rows_json(rows: list[Any]) -> str | None:
                 if None in items:
                     return None
                 text = "[\n      " + ",\n      ".join(items) + "\n    ]" if items else "[]"  # type: ignore[arg-type]
+            elif type(value) is dict:  # a flat object in a row (a claim's signature)
+                text = _flat_object(value)  # type: ignore[assignment]
+                if text is None:
+                    return None
             else:
                 text = _scalar(value)  # type: ignore[assignment]
                 if text is None:
@@ -161,6 +165,17 @@ def _rows_json(rows: list[Any]) -> str | None:
             fields.append(name + text)
         out.append("  {\n" + ",\n".join(fields) + "\n  }")
     return "[\n" + ",\n".join(out) + "\n]"
+
+
+def _flat_object(value: dict[Any, Any]) -> str | None:
+    """An object of scalars as a member of a row, as `json.dumps(rows, indent=2)` writes it; None otherwise."""
+    members = []
+    for key, item in value.items():
+        text = _scalar(item)
+        if type(key) is not str or text is None:
+            return None
+        members.append(f"      {_STR(key)}: {text}")
+    return "{\n" + ",\n".join(members) + "\n    }" if members else "{}"
 
 
 def line(text: str = "") -> None:

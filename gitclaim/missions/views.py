@@ -14,8 +14,10 @@ from gitclaim.core import execlog, timeutil
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
+from gitclaim.core.claimsigs import claim_signature, claim_signatures
 from gitclaim.core.refs import check_id
 from gitclaim.core.store import State, Store
+from gitclaim.core.trust import Signature
 from gitclaim.errors import InvalidInput, NotFound
 
 # ---- list -------------------------------------------------------------------------------------------------
@@ -39,7 +41,7 @@ def list_missions(store: Store, *, status: str | None = None, stale_only: bool =
             store.sync()
         states, broken = store.all(bodies=False)
     now, ttl = timeutil.now(), store.ttl
-    rows = []
+    listed = []
     for st in sorted(states, key=lambda s: (m.STATUSES.index(s.mission.status), s.mission.priority,
                                             s.mission_id)):
         mis = st.mission
@@ -48,16 +50,37 @@ def list_missions(store: Store, *, status: str | None = None, stale_only: bool =
         stale = claims.is_stale(mis, now, ttl)
         if stale_only and not stale:
             continue
-        rows.append(row(mis, now, stale))
+        listed.append((st, stale))
+    # Every listed claim's signature at once: one batch, and nothing at all for missions whose tips did not move.
+    sigs = claim_signatures(store, [st for st, _ in listed])
+    rows = [row(st.mission, now, stale, sigs.get(st.mission_id)) for st, stale in listed]
     return Listing(rows, list(broken))
 
 
-def row(mis: m.Mission, now, stale: bool) -> dict[str, Any]:
+def row(mis: m.Mission, now, stale: bool, signature: Signature | None = None) -> dict[str, Any]:
+    """A listing row: the mission's fields, `idle`, `stale` and the signature of its claim (null when it records
+    none, docs/json.md)."""
     data = mis.to_json()
     last = mis.last_activity_at()
     data["idle"] = timeutil.format_duration(claims.idle_time(now, last)) if last and mis.held else None
     data["stale"] = stale
+    data["signature"] = signature.to_json() if signature is not None else None
     return data
+
+
+# The plain `list` marks a claim that proves nothing: always a signature that does not verify, and an unsigned
+# or untrusted claim once the repository has a trust list (before that every claim is unsigned, and marking them
+# all would only widen the table).
+_MARKS = {"bad": "BAD", "untrusted": "untrusted", "none": "unsigned"}
+
+
+def signature_marks(store: Store, rows: list[dict[str, Any]]) -> list[str]:
+    """The SIGNATURE cell of each listing row: empty for a good claim and for a mission without one."""
+    states = [(r["signature"] or {}).get("state") for r in rows]
+    if not any(state in _MARKS for state in states):
+        return ["" for _ in rows]
+    listed = store.trust().allowed_oid is not None
+    return [_MARKS[state] if state == "bad" or (listed and state in _MARKS) else "" for state in states]
 
 
 # ---- show -------------------------------------------------------------------------------------------------
@@ -68,9 +91,11 @@ class View:
     events: list[execlog.Event]
     archived: bool = False
     files: list[str] = field(default_factory=list)  # every file's path, at any depth
+    signature: Signature | None = None  # of the claim the mission records; None when it records none
 
     def to_json(self) -> dict[str, Any]:
         data = self.state.mission.to_json()
+        data["signature"] = self.signature.to_json() if self.signature is not None else None
         data["body"] = self.state.mission.body
         data["commit"] = self.state.commit
         data["archived"] = self.archived
@@ -105,7 +130,8 @@ def find(store: Store, mission_id: str, *, fetch: bool = True) -> tuple[State, b
 
 def show_mission(store: Store, mission_id: str, *, fetch: bool = True) -> View:
     state, archived = find(store, mission_id, fetch=fetch)
-    return View(state, execlog.history(store, state), archived, g.list_files(store.git, state.commit))
+    return View(state, execlog.history(store, state), archived, g.list_files(store.git, state.commit),
+                claim_signature(store, state))
 
 
 def read_file(store: Store, mission_id: str, path: str, *, fetch: bool = True) -> bytes:

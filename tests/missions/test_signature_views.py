@@ -1,0 +1,138 @@
+"""Reading signatures (issue 15, docs/signing.md "Reading signatures"): the signature state of every mission's
+claim in `show`, `list` and `start`, and an agent that re-clones with its key finding and resuming its own
+missions. Real keys, a real trust list on the remote's main branch, real CLI processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitclaim.core.trust import TRUST_FILE
+from tests.helpers import git, ok
+from tests.support.signing import commit_to_main, make_key, trust_line, use_key
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
+
+
+def fingerprint(key: Path) -> str:
+    out = subprocess.run(["ssh-keygen", "-lf", f"{key}.pub"], check=True, capture_output=True, text=True).stdout
+    return out.split()[1]
+
+
+def trust(remote: Path, tmp_path: Path, keys: dict[str, Path]) -> None:
+    """The remote's main branch trusts alice and bob (not mallory)."""
+    commit_to_main(remote, tmp_path / "admin", {
+        TRUST_FILE: trust_line("alice@agents", keys["alice"]) + trust_line("bob@agents", keys["bob"])})
+
+
+def clone_with(make_clone, name: str, key: Path | None) -> Path:
+    clone = make_clone(name)
+    if key is not None:
+        use_key(clone, key)
+    return clone
+
+
+def forge(clone: Path, mission_id: str) -> None:
+    """Alter the message of the mission's signed tip after signing and push it with plain git."""
+    raw = git(clone, "cat-file", "commit", f"refs/missions/{mission_id}").stdout
+    forged = git(clone, "hash-object", "-t", "commit", "-w", "--stdin",
+                 input=raw.replace(f"claim {mission_id}", f"claim {mission_id} (edited)")).stdout.strip()
+    git(clone, "push", "-q", "--force", "origin", f"{forged}:refs/missions/{mission_id}")
+
+
+@pytest.fixture
+def board(bare_remote: Path, tmp_path: Path, make_clone, keys) -> dict[str, Path]:
+    """Missions claimed by alice (good), bob (good, then done), mallory (untrusted), a clone without a key
+    (unsigned), alice again with a forged claim commit (bad), and one never claimed."""
+    trust(bare_remote, tmp_path, keys)
+    clones = {name: clone_with(make_clone, name, keys.get(name)) for name in ("alice", "bob", "mallory", "plain")}
+    for mid in ("m-good", "m-done", "m-untrusted", "m-unsigned", "m-bad", "m-queued"):
+        ok(clones["alice"], "new", mid, "--title", f"Mission {mid}")
+    ok(clones["alice"], "claim", "m-good")
+    ok(clones["bob"], "claim", "m-done")
+    ok(clones["bob"], "done", "m-done", "--summary", "finished")
+    ok(clones["mallory"], "claim", "m-untrusted")
+    ok(clones["plain"], "claim", "m-unsigned")
+    ok(clones["alice"], "claim", "m-bad")
+    forge(clones["alice"], "m-bad")
+    return clones
+
+
+def expected(keys: dict[str, Path]) -> dict[str, dict | None]:
+    return {
+        "m-good": {"state": "good", "principal": "alice@agents", "key": fingerprint(keys["alice"])},
+        "m-done": {"state": "good", "principal": "bob@agents", "key": fingerprint(keys["bob"])},
+        "m-untrusted": {"state": "untrusted", "principal": None, "key": fingerprint(keys["mallory"])},
+        "m-unsigned": {"state": "none", "principal": None, "key": None},
+        "m-bad": {"state": "bad", "principal": None, "key": None},  # git names no key for a broken signature
+        "m-queued": None,
+    }
+
+
+def test_list_json_gives_every_mission_its_claims_signature(board, keys) -> None:
+    rows = json.loads(ok(board["bob"], "list", "--json").stdout)
+    assert {r["mission_id"]: r["signature"] for r in rows} == expected(keys)
+    assert list(rows[0])[-3:] == ["idle", "stale", "signature"]
+    # --offline reads the same from the local mirror, without the network
+    git(board["bob"], "remote", "set-url", "origin", "/nonexistent/remote.git")
+    res = ok(board["bob"], "list", "--json", "--offline")
+    assert {r["mission_id"]: r["signature"] for r in json.loads(res.stdout)} == expected(keys)
+    assert res.stderr.startswith("gitclaim: offline: missions as last fetched"), res.stderr
+
+
+def test_show_says_the_claims_signature(board, keys) -> None:
+    want = expected(keys)
+    texts = {
+        "m-good": "signature: good (alice@agents)",
+        "m-done": "signature: good (bob@agents)",
+        "m-untrusted": f"signature: untrusted (key {fingerprint(keys['mallory'])})",
+        "m-unsigned": "signature: none",
+        "m-bad": "signature: bad",
+    }
+    for mid, text in texts.items():
+        out = ok(board["plain"], "show", mid).stdout.splitlines()
+        assert [line for line in out if line.startswith("signature:")] == [text], out
+        assert json.loads(ok(board["plain"], "show", mid, "--json").stdout)["signature"] == want[mid]
+    assert not any(line.startswith("signature:") for line in ok(board["plain"], "show", "m-queued").stdout.splitlines())
+    assert json.loads(ok(board["plain"], "show", "m-queued", "--json").stdout)["signature"] is None
+
+
+def table_cells(out: str, column: str) -> dict[str, str]:
+    """{mission id: the cell of `column`} of the plain `list` table (columns are padded to a common width)."""
+    lines = out.splitlines()
+    header = lines[0]
+    assert column in header, header
+    start = header.index(column)
+    end = start + len(column)
+    while end < len(header) and header[end] == " ":
+        end += 1
+    return {line.split()[0]: line[start:end].strip() for line in lines[1:]}
+
+
+def test_plain_list_marks_the_claims_that_are_not_good(board) -> None:
+    out = ok(board["alice"], "list").stdout
+    assert out.splitlines()[0].split() == ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "SIGNATURE", "TITLE"]
+    assert table_cells(out, "SIGNATURE") == {"m-untrusted": "untrusted", "m-unsigned": "unsigned", "m-bad": "BAD",
+                                            "m-good": "", "m-queued": "", "m-done": ""}
+
+
+def test_plain_list_without_a_trust_list_marks_only_bad_signatures(make_clone, keys) -> None:
+    alice = clone_with(make_clone, "alice", keys["alice"])
+    plain = clone_with(make_clone, "plain", None)
+    for mid in ("m1", "m2"):
+        ok(alice, "new", mid, "--title", f"Mission {mid}")
+    ok(alice, "claim", "m1")
+    ok(plain, "claim", "m2")
+    out = ok(alice, "list").stdout
+    # no trust list yet: every claim is unsigned or untrusted, and the table stays as it was
+    assert out.splitlines()[0].split() == ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "TITLE"]
+    rows = {r["mission_id"]: r["signature"]["state"] for r in json.loads(ok(alice, "list", "--json").stdout)}
+    assert rows == {"m1": "untrusted", "m2": "none"}
+    forge(alice, "m1")
+    assert table_cells(ok(alice, "list").stdout, "SIGNATURE") == {"m1": "BAD", "m2": ""}
