@@ -44,6 +44,7 @@ COMMAND_MODULES = {
     "completion": "completion_cmd",
     "doctor": "doctor_cmd",
     **dict.fromkeys(["board", "watch"], "board_cmds"),
+    "verify": "verify_cmd",
 }
 
 

@@ -43,4 +43,5 @@ EXAMPLES: dict[str, str] = {
     "board": "gitclaim board --serve --port 8080",
     "watch": "gitclaim watch fix-login --until done --timeout 2h",
     "completion": 'eval "$(gitclaim completion bash)"',
+    "verify": "gitclaim verify --json   (in CI: exit 11 unless every mission commit is signed good)",
 }

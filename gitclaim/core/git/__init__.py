@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from gitclaim.core.git.audit import AuditCommit as AuditCommit
 from gitclaim.core.git.audit import audit_refs as audit_refs
+from gitclaim.core.git.objectio import all_commits as all_commits
 from gitclaim.core.git.objectio import cat_file_batch as cat_file_batch
 from gitclaim.core.git.objectio import commit_tree as commit_tree
 from gitclaim.core.git.objectio import first_parent_chain as first_parent_chain
@@ -43,6 +44,7 @@ from gitclaim.core.git.repository import discover as discover
 from gitclaim.core.git.repository import for_each_ref as for_each_ref
 from gitclaim.core.git.repository import init_bare as init_bare
 from gitclaim.core.git.repository import pack_refs as pack_refs
+from gitclaim.core.git.repository import symbolic_refs as symbolic_refs
 from gitclaim.core.git.repository import update_ref as update_ref
 from gitclaim.core.git.repository import update_refs as update_refs
 from gitclaim.core.git.signatures import CommitSignature as CommitSignature

@@ -93,6 +93,17 @@ def first_parent_log(git: Git, tips: Sequence[str], exclude: Sequence[str] = ())
     return parse_log(res.stdout)
 
 
+def all_commits(git: Git, tips: Sequence[str]) -> list[Commit]:
+    """Every commit reachable from `tips` (merged-in ones too), newest first: one `git log` for any number."""
+    if not tips:
+        return []
+    if any("\n" in rev or rev.startswith("-") for rev in tips):
+        raise ValueError("revision with a newline or a leading dash")
+    res = git.run(["-c", "log.showSignature=false", "log", "--no-decorate", "--no-color", "-z",
+                   f"--format={LOG_FORMAT}", "--stdin"], input=("\n".join(tips) + "\n").encode())
+    return parse_log(res.stdout)
+
+
 def trailer_values(git: Git, tip: str, key: str) -> list[str]:
     """The value of trailer `key` in every commit reachable from `tip`, newest first (one `git log`)."""
     res = git.run(["log", f"--format=%(trailers:key={key},valueonly)%x00", tip, "--"])

@@ -96,6 +96,12 @@ def for_each_ref(git: Git, prefix: str) -> list[tuple[str, str]]:
     return [(ref, oid) for oid, _, ref in (ln.partition(" ") for ln in res.text().splitlines() if ln)]
 
 
+def symbolic_refs(git: Git, refs: Sequence[str]) -> dict[str, str]:
+    """Which of `refs` exist, each with the ref it points at ('' when it is not symbolic): one for-each-ref."""
+    res = git.run(["for-each-ref", "--format=%(refname)%00%(symref)", "--", *refs])
+    return {ref: target for ref, _, target in (ln.partition("\0") for ln in res.text().splitlines() if ln)}
+
+
 def update_ref(git: Git, ref: str, new: str, old: str | None) -> bool:
     """Move a local ref only if it still holds `old` (None: must not exist); False when it did not."""
     zero = "0" * len(new)
