@@ -31,13 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import board as b
 from benchmarks import common as c
 from benchmarks import reuse as r
+from benchmarks import signing as sg
 from benchmarks import suites as s
 
 # Cheap suites first, the big rows (100,000 missions, many agents) last.
 SUITES = {**{k: v for k, v in s.SUITES.items() if k not in ("archive", "scale", "contention")},
           "board": b.board, "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
           "archive": s.SUITES["archive"], "scale": s.SUITES["scale"], "growth": r.growth,
-          "contention": s.SUITES["contention"], "agents": r.agents_race}
+          "contention": s.SUITES["contention"], "agents": r.agents_race, "signing": sg.signing}
 
 
 def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -> dict:
