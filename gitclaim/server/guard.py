@@ -35,6 +35,14 @@ from gitclaim.errors import CorruptMission
 from gitclaim.policy import Finding, check_commit
 from gitclaim.server.push import MAX_COMMITS, PushedCommit, PushReader, ReceivedUpdate
 from gitclaim.server.rules import Rules, judge_pusher, judge_step, rules_from
+from gitclaim.server.signed import (
+    ClaimTrack,
+    Signed,
+    fence_problem,
+    needs_signatures,
+    read_signatures,
+    unsigned_problem,
+)
 
 PREFIX = "gitclaim-guard"
 # Stable words in every policy refusal, for a client that wants to tell them apart from protocol refusals.
@@ -61,11 +69,11 @@ class Refusal:
 def judge_mission(update: ReceivedUpdate, commits: Sequence[PushedCommit], current_md: bytes | None, rules: Rules,
                   *, archived: frozenset[str] = frozenset(), pusher: str | None = None,
                  moved: frozenset[tuple[str, str]] = frozenset(),
-                  now: datetime | None = None) -> Refusal | None:
+                  now: datetime | None = None, signed: Signed | None = None) -> Refusal | None:
     """A `refs/missions/<id>` update. `commits` are the pushed commits along the first-parent chain, oldest
     first (old..new, or the whole chain for a new ref); `current_md` is mission.md at the old tip; `archived`
     holds the parents of the archive commits pushed alongside (a deletion is an archive only if they hold the
-    tip)."""
+    tip); `signed` the signatures read for it (server/signed.py), None when nothing needs them."""
     ref = update.ref
     now = now or timeutil.now()
 
@@ -104,6 +112,7 @@ def judge_mission(update: ReceivedUpdate, commits: Sequence[PushedCommit], curre
             return refuse(f"the current tip {update.old[:12]} cannot be read ({err}), so no change to it can be "
                           "judged; repair the ref on the server")
     expected = update.old
+    track = ClaimTrack(signed) if signed else None
     for commit, mission_md in commits:
         if len(commit.parents) > 1:
             return refuse(f"commit {commit.short} is a merge: a mission's history is one chain of commits, one "
@@ -120,15 +129,27 @@ def judge_mission(update: ReceivedUpdate, commits: Sequence[PushedCommit], curre
         violations = check_commit(commit, rules.policy)
         if violations:
             return refuse(_policy_reason(commit, violations))
+        proof = track.proof(commit.oid, prev) if track else None
+        must_sign = signed is not None and signed.required and signed.is_new(commit.oid)
+        if signed and proof and must_sign:
+            problem = unsigned_problem(commit.short, proof.this, signed.trust_source)
+            if problem:
+                return refuse(problem)
         _, body, trailers = parse_message(commit.message)
         when = min(datetime.fromtimestamp(commit.committer_time, UTC), now)
-        step = judge_step(prev, new, trailers, body, when, rules.ttl)
+        step = judge_step(prev, new, trailers, body, when, rules.ttl, proof)
         if step.problem:
             return refuse(f"commit {commit.short}: {step.problem}")
+        if proof and must_sign:
+            problem = fence_problem(step.kind, prev, new, proof.this)
+            if problem:
+                return refuse(f"commit {commit.short}: {problem}")
         if rules.require_user:
             problem = judge_pusher(step, prev, new, pusher, rules.user_env)
             if problem:
                 return refuse(f"commit {commit.short}: {problem}")
+        if track:
+            track.step(commit.oid, new, trailers)
         prev = new
     return None
 
@@ -223,10 +244,15 @@ def check_updates(git: g.Git, updates: Sequence[ReceivedUpdate | tuple[str, str,
                     refusals.append(refusal)
                 else:
                     archived = frozenset(p for c in commits for p in c.commit.parents)
+        reads = {u.ref: _read_mission(reader, u, rules) for u in todo if u.ref.startswith(ns.prefix)}
+        signed = _signatures(git, cat, rules, reads)
         for update in todo:
             refusal = None
             if update.ref.startswith(ns.prefix):
-                refusal = _check_mission(reader, update, rules, archived, pusher, now, moved)
+                read = reads[update.ref]
+                refusal = read if isinstance(read, Refusal) else judge_mission(
+                    update, read[0], read[1], rules, archived=archived, pusher=pusher, now=now, moved=moved,
+                    signed=signed.get(update.ref))
             elif update.ref.startswith(BRANCHES_PREFIX) and rules.branches and update.new:
                 refusal = judge_messages(update, reader.new_commits(update.new), rules)
             if refusal:
@@ -234,8 +260,12 @@ def check_updates(git: g.Git, updates: Sequence[ReceivedUpdate | tuple[str, str,
     return refusals
 
 
-def _check_mission(reader: PushReader, update: ReceivedUpdate, rules: Rules, archived: frozenset[str],
-                   pusher: str | None, now: datetime, moved: frozenset[tuple[str, str]]) -> Refusal | None:
+# A mission ref update as read: its pushed chain, mission.md at the old tip, the update.
+MissionRead = tuple[list[PushedCommit], bytes | None, ReceivedUpdate]
+
+
+def _read_mission(reader: PushReader, update: ReceivedUpdate, rules: Rules) -> Refusal | MissionRead:
+    """The pushed chain of a mission ref update and mission.md at its old tip, or why it cannot be read."""
     commits: list[PushedCommit] = []
     current = None
     if not id_problem(update.ref[len(rules.namespace.prefix):]):
@@ -245,4 +275,22 @@ def _check_mission(reader: PushReader, update: ReceivedUpdate, rules: Rules, arc
             if kind != "commit":
                 return Refusal(update.ref, f"{update.new[:12]} is a {kind or 'missing object'}, not a commit")
             commits = reader.chain(update.new, update.old)
-    return judge_mission(update, commits, current, rules, archived=archived, pusher=pusher, now=now, moved=moved)
+    return commits, current, update
+
+
+def _signatures(git: g.Git, cat: g.CatFile, rules: Rules,
+                reads: dict[str, Refusal | MissionRead]) -> dict[str, Signed]:
+    """The signatures of the push's mission commits, read once for all of them when signing is required or a
+    resume needs them; nothing is read otherwise (the guard then works as without signed claims)."""
+    chains = {ref: read for ref, read in reads.items() if not isinstance(read, Refusal) and read[0]}
+    required = rules.settings.signing_required
+    if not needs_signatures(required, ([c.commit for c in read[0]] for read in chains.values())):
+        return {}
+    updates = {}
+    for ref, (commits, current, update) in chains.items():
+        try:
+            before = m.parse(current, ref[len(rules.namespace.prefix):]) if current is not None else None
+        except CorruptMission:
+            before = None  # judge_mission refuses the update with the reason
+        updates[ref] = (update.old, before, [c.commit for c in commits])
+    return read_signatures(git, cat, required, updates)

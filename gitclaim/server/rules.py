@@ -17,6 +17,7 @@ from gitclaim.core.refs import Namespace
 from gitclaim.core.settings import FILENAME, Settings
 from gitclaim.errors import InvalidInput
 from gitclaim.policy import PolicyConfig
+from gitclaim.server.signed import Proof, resume_problem, void_problem
 
 DEFAULT_USER_ENV = "GL_USER"  # gitolite's name for the authenticated pusher
 
@@ -88,7 +89,7 @@ def rules_from(git_config: Mapping[str, list[str]], load_settings: Callable[[], 
 
 # ---- judging one commit of a mission ------------------------------------------------------------------------
 
-WriteKind = Literal["create", "import", "claim", "takeover", "holder", "unblock", "approve", "edit", "reopen",
+WriteKind = Literal["create", "import", "claim", "takeover", "resume", "holder", "unblock", "approve", "edit", "reopen",
                     "cancel", "refused"]
 
 
@@ -105,10 +106,11 @@ def _refused(problem: str) -> Step:
 
 
 def judge_step(prev: m.Mission | None, new: m.Mission, trailers: Mapping[str, str], body: str,
-               when: datetime, ttl: timedelta) -> Step:
+               when: datetime, ttl: timedelta, proof: Proof | None = None) -> Step:
     """One mission commit: `prev` is the mission before it (None: the commit creates it), `new` the mission
     it holds, `trailers` its Gitclaim-* trailers (keys lower-case, without the prefix), `body` its message
-    body and `when` the time it claims to be written at, no later than the server's clock."""
+    body and `when` the time it claims to be written at, no later than the server's clock. `proof` holds the
+    signatures a resume and a takeover of a void claim are judged by (server/signed.py)."""
     action, instance = trailers.get("action"), trailers.get("instance")
     if not action or not instance:
         return _refused("it has no Gitclaim-Action and Gitclaim-Instance trailers: mission commits are written "
@@ -129,7 +131,7 @@ def judge_step(prev: m.Mission | None, new: m.Mission, trailers: Mapping[str, st
     if new_epoch > epoch + 1:
         return _refused(f"the epoch jumps from {epoch} to {new_epoch}: a claim adds exactly 1")
     if new_epoch == epoch + 1:
-        return _claim(prev, new, trailers, body, when, ttl)
+        return _claim(prev, new, trailers, body, when, ttl, proof)
     if prev.status == m.BLOCKED and action == "unblock":
         return _unblock(prev, new)
     if action == "approve":
@@ -180,9 +182,12 @@ def _creation(new: m.Mission, action: str) -> Step:
 
 
 def _claim(prev: m.Mission, new: m.Mission, trailers: Mapping[str, str], body: str, when: datetime,
-           ttl: timedelta) -> Step:
+           ttl: timedelta, proof: Proof | None = None) -> Step:
     epochs = f"epoch {prev.claim_epoch} -> {new.claim_epoch}"
-    if new.status != m.ACTIVE:
+    resume = trailers.get("action") == "resume" and prev.held
+    if resume and new.status != prev.status:
+        return _refused(f"a resume ({epochs}) keeps the mission {prev.status}, not {new.status}")
+    if not resume and new.status != m.ACTIVE:
         return _refused(f"a claim ({epochs}) makes the mission ACTIVE, not {new.status}")
     if trailers.get("instance") != new.claim_instance:
         return _refused(f"its Gitclaim-Instance trailer ({trailers.get('instance')}) is not the new holder "
@@ -193,7 +198,7 @@ def _claim(prev: m.Mission, new: m.Mission, trailers: Mapping[str, str], body: s
             return _refused(f"a claim ({epochs}) says Gitclaim-Action: claim, not {action}")
         return Step("claim")
     holder = f"{prev.holder_text()} (epoch {prev.claim_epoch})"
-    if action != "takeover":
+    if action not in ("takeover", "resume"):
         return _refused(f"it claims a mission held by {holder}: only a takeover replaces a holder "
                         "(gitclaim claim --steal for a stale claim; a live one stays with its holder: gitclaim next)")
     for key, expected in (("previous-instance", prev.claim_instance), ("previous-epoch", str(prev.claim_epoch))):
@@ -201,15 +206,31 @@ def _claim(prev: m.Mission, new: m.Mission, trailers: Mapping[str, str], body: s
         if said is not None and said != expected:
             return _refused(f"its Gitclaim-{key.title()} trailer says {said}, but the claim it replaces is "
                             f"{expected}")
+    last = prev.last_activity_at()
+    idle = when - last if last else None
+    live = idle is not None and idle <= ttl
+    lease = (f"last active {timeutil.format_duration(idle or timedelta(0))} before this commit, and the lease is "
+             f"{timeutil.format_duration(ttl)}")
+    if resume:
+        # The same principal in a new clone takes its own claim back; anything less is a takeover, which a
+        # live claim (neither stale nor void) does not allow.
+        unproven = resume_problem(prev, new, proof)
+        if unproven is None:
+            return Step("resume")
+        if not live or void_problem("resume", proof) is None:
+            return Step("takeover")
+        return _refused(f"it resumes the live claim of {holder}: {lease}, but {unproven}: a resume needs the "
+                        "claim and the resume signed good by one principal of the trust list, anything else is a "
+                        "takeover (leave the claim to its holder and take other work: gitclaim next)")
     how = trailers.get("takeover")
     if how == "steal":
-        last = prev.last_activity_at()
-        idle = when - last if last else None
-        if idle is not None and idle <= ttl:
-            return _refused(f"it steals the live claim of {holder}: last active {timeutil.format_duration(idle)} "
-                            f"before this commit, and the lease is {timeutil.format_duration(ttl)}; a steal "
-                            "needs a stale claim (the claim is live: leave it to its holder and take other work: "
-                            "gitclaim next)")
+        void = trailers.get("void-claim")
+        if live and void and void_problem(void, proof) is None:
+            return Step("takeover")  # the claim it replaces is not good where signing is required: it is void
+        if live:
+            why = f"; {void_problem(void, proof)}" if void else ""
+            return _refused(f"it steals the live claim of {holder}: {lease}{why}; a steal needs a stale claim "
+                            "(the claim is live: leave it to its holder and take other work: gitclaim next)")
         return Step("takeover")
     if how == "force":
         if not body.strip():
@@ -272,12 +293,12 @@ def judge_pusher(step: Step, prev: m.Mission | None, new: m.Mission, pusher: str
     """With gitclaim.guardRequireUser: a claim is recorded under the pushing user's name (claim_user), and
     only that user pushes the holder's later writes. Creating, editing a queued mission and unblocking stay
     open to every user the server lets push."""
-    if step.kind not in ("claim", "takeover", "holder"):
+    if step.kind not in ("claim", "takeover", "resume", "holder"):
         return None
     if not pusher:
         return f"this server binds claims to the pushing user (gitclaim.guardRequireUser) but ${user_env} is " \
                "not set, so it cannot tell who pushes"
-    if step.kind in ("claim", "takeover"):
+    if step.kind in ("claim", "takeover", "resume"):
         if not _same_user(new.claim_user, pusher):
             return f"the claim is recorded for claim_user {new.claim_user!r}, but {pusher!r} pushes it: this " \
                    f"server requires claims in the pushing user's name (set the git user name to {pusher!r})"
