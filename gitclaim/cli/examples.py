@@ -4,7 +4,8 @@ to keep them, and tests/cli/test_help.py checks that every command has one. Plai
 from __future__ import annotations
 
 EXAMPLES: dict[str, str] = {
-    "init": "gitclaim init --hooks --agents CLAUDE.md",
+    "init": "gitclaim init --hooks --agents CLAUDE.md   (an agent's own key: gitclaim init --new-signing-key "
+            "~/.ssh/gitclaim_agent --principal agent-7@ci)",
     "new": 'gitclaim new fix-login --title "Fix the login redirect" --priority high --requires db-migration',
     "list": "gitclaim list --status ACTIVE --json",
     "show": "gitclaim show fix-login --file workflow.md",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,7 +20,11 @@ from gitclaim.core import execlog, timeutil
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
+from gitclaim.errors import InvalidInput
 from gitclaim.missions import create, setup, views
+
+if TYPE_CHECKING:
+    from gitclaim.missions.signkeys import KeyRequest
 
 
 @app.command()
@@ -29,20 +34,54 @@ def init(
     agents: str | None = typer.Option(
         None, "--agents", help="Keep an 'Active Mission' section in this file (CLAUDE.md or AGENTS.md) and "
         "install a Claude Code start command."),
+    signing_key: str | None = typer.Option(
+        None, "--signing-key", metavar="FILE", help="Sign mission commits with this ssh key (a private key file, "
+        "or a .pub file whose key is in ssh-agent): checked, then recorded as git config gitclaim.signingKey; "
+        "prints its line for the trust list (docs/signing.md)."),
+    new_signing_key: str | None = typer.Option(
+        None, "--new-signing-key", metavar="FILE", help="Create a new ed25519 key without a passphrase at FILE "
+        "(never overwrites), then use it as --signing-key does."),
+    principal: str | None = typer.Option(
+        None, "--principal", help="The key's name in the trust list (default: git config gitclaim.user, else "
+        "user.email)."),
     json_out: bool = JSON,
 ) -> None:
     """Configure this clone: the mission namespace of .gitclaim.yaml and its fetch refspec (mirrored at
-    refs/missions/*), instance id, first fetch. Safe to run twice."""
+    refs/missions/*), instance id, first fetch, and optionally a signing key. Safe to run twice."""
+    signing = _key_request(signing_key, new_signing_key, principal)
     store = open_store(check_namespace=False)
-    report = setup.init_clone(store, remote, hooks=hooks, agents_file=agents)
+    key_data = None
+    if signing is None:
+        report = setup.init_clone(store, remote, hooks=hooks, agents_file=agents)
+    else:
+        from gitclaim.missions import signkeys
+
+        report, key_data = signkeys.init_with_key(store, remote, signing, hooks=hooks, agents_file=agents)
     if json_out:
         repo = store.repo
         emit_json({"remote": remote, "namespace": repo.namespace.name, "instance": repo.instance(create=False),
                    "missions": len(store.ids()),
-                   "agents_file": repo.get("gitclaim.agentsfile"), "steps": report})
+                   "agents_file": repo.get("gitclaim.agentsfile"), "signing": key_data, "steps": report})
         return
     for text in report:
         line(text)
+
+
+def _key_request(key: str | None, new_key: str | None, principal: str | None) -> KeyRequest | None:
+    from gitclaim.missions.signkeys import KeyRequest
+
+    if key is not None and new_key is not None:
+        raise InvalidInput("--signing-key and --new-signing-key exclude each other: use an existing key, or "
+                           "create one")
+    if principal is not None and key is None and new_key is None:
+        raise InvalidInput("--principal names a signing key's owner: give it with --signing-key FILE or "
+                           "--new-signing-key FILE")
+    for option, value in (("--signing-key", key), ("--new-signing-key", new_key)):
+        if value is not None and not value.strip():
+            raise InvalidInput(f"{option} needs a file name")
+    if key is None and new_key is None:
+        return None
+    return KeyRequest(key or new_key or "", new_key is not None, principal)
 
 
 @app.command()

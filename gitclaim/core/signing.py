@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from gitclaim.errors import SigningError
+from gitclaim.errors import InvalidInput, SigningError
 
 KEY_ENV = "GITCLAIM_SIGNING_KEY"
 KEY_CONFIG = "gitclaim.signingKey"
 LITERAL = "key::"
 NAMESPACE = "git"  # the namespace git signs and verifies commits in
+CHECK_PRINCIPAL = "gitclaim-check"
 TIMEOUT = 30.0  # an agent asking for confirmation must not hang a command for ever
 
 
@@ -61,6 +62,24 @@ class Signer(NamedTuple):
     def describe(self) -> str:
         return f"{self.key} ({self.source})"
 
+    def check(self) -> str:
+        """Sign a payload and verify the signature against this key's public half, as a reader of a mission
+        commit would; the public key (`<type> <base64>`). Raises SigningError saying what is wrong."""
+        public = self.public_key()
+        payload = b"gitclaim signing check\n"
+        signature = self.sign(payload)
+        with tempfile.TemporaryDirectory(prefix="gitclaim-sign-") as tmp:
+            allowed, sig = Path(tmp) / "allowed_signers", Path(tmp) / "payload.sig"
+            allowed.write_text(f"{CHECK_PRINCIPAL} {public}\n", encoding="utf-8")
+            sig.write_text(signature, encoding="ascii")
+            args = ["-Y", "verify", "-f", str(allowed), "-I", CHECK_PRINCIPAL, "-n", NAMESPACE, "-s", str(sig)]
+            try:
+                _ssh_keygen(args, payload, self)
+            except SigningError:
+                raise SigningError(f"the signature made with {self.describe()} does not verify with its public "
+                                   f"key {public[:40]}...: the .pub file is not the private key's") from None
+        return public
+
 
 def signer_from(get: Callable[[str], str | None], env: Mapping[str, str], cwd: Path) -> Signer | None:
     """The clone's signing key, or None when it has none; relative paths are taken from `cwd`, a leading `~`
@@ -74,6 +93,50 @@ def signer_from(get: Callable[[str], str | None], env: Mapping[str, str], cwd: P
         if value:
             return Signer(_path(value, cwd), "git config user.signingKey")
     return None
+
+
+def generate_key(path: Path, comment: str) -> None:
+    """A new ed25519 key without a passphrase at `path` (mode 0600) and `path.pub`, for an agent that signs
+    without a person. Never overwrites: the key is made in a private directory beside it and each file is then
+    created exclusively, so an existing file (or one that appears meanwhile) is left alone."""
+    for target in (path, Path(f"{path}.pub")):
+        if target.exists() or target.is_symlink():
+            raise InvalidInput(f"{target} already exists: gitclaim never overwrites a key; use it with "
+                               f"gitclaim init --signing-key {path}, or name a new file")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"cannot create a key at {path}: the directory {path.parent} does not exist")
+    signer = Signer(str(path), "--new-signing-key")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".gitclaim-key-", dir=path.parent))
+    except OSError as err:
+        raise SigningError(f"cannot create a key in {path.parent}: {err.strerror}") from None
+    try:
+        made = tmp / "key"
+        _ssh_keygen(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(made)], b"", signer, output=False)
+        _create(path, made.read_bytes(), 0o600)
+        try:
+            _create(Path(f"{path}.pub"), made.with_suffix(".pub").read_bytes(), 0o644)
+        except BaseException:
+            path.unlink()
+            raise
+    finally:
+        for leftover in tmp.iterdir():
+            leftover.unlink()
+        tmp.rmdir()
+
+
+def _create(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise InvalidInput(f"{path} already exists: gitclaim never overwrites a key; name a new file") from None
+    except OSError as err:
+        raise SigningError(f"cannot create {path}: {err.strerror}") from None
+    try:
+        os.fchmod(fd, mode)  # whatever the umask
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def signed_commit(header: bytes, message: bytes, signer: Signer) -> bytes:
@@ -103,7 +166,7 @@ def _sign(key_file: str, payload: bytes, signer: Signer, *, agent: bool) -> str:
     return _ssh_keygen(args, payload, signer).decode("ascii", "replace")
 
 
-def _ssh_keygen(args: list[str], payload: bytes, signer: Signer) -> bytes:
+def _ssh_keygen(args: list[str], payload: bytes, signer: Signer, *, output: bool = True) -> bytes:
     """Run ssh-keygen with `payload` on stdin. It never prompts: it runs in a session of its own, without the
     terminal, so a key with a passphrase and no agent fails at once instead of waiting for a person."""
     env = {**os.environ, "SSH_ASKPASS_REQUIRE": "never"}
@@ -116,13 +179,23 @@ def _ssh_keygen(args: list[str], payload: bytes, signer: Signer) -> bytes:
     except subprocess.TimeoutExpired:
         raise SigningError(f"cannot sign with {signer.describe()}: ssh-keygen did not answer within "
                            f"{TIMEOUT:g}s") from None
-    if proc.returncode != 0 or not proc.stdout:
-        raise SigningError(f"cannot sign with {signer.describe()}: {_reason(proc.stderr)}; check the key with "
-                           "gitclaim doctor")
+    if proc.returncode != 0 or (output and not proc.stdout):
+        reason = _reason(proc.stderr, signer.key)
+        raise SigningError(f"cannot sign with {signer.describe()}: {reason}; check the key with gitclaim doctor")
     return proc.stdout
 
 
-def _reason(stderr: bytes) -> str:
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+def _reason(stderr: bytes, key: str) -> str:
+    text = stderr.decode("utf-8", "replace")
+    # ssh-keygen's own words for the usual mistakes, told with their fix
+    if "passphrase" in text:
+        return f"the key has a passphrase and no ssh agent holds it (add it to the agent: ssh-add {key})"
+    if "bad permissions" in text or "are too open" in text:
+        return f"ssh refuses a private key that others can read (chmod 600 {key})"
+    if "invalid format" in text or "error in libcrypto" in text:
+        return "the file is not an ssh key"
+    if "doesn't match private" in text:
+        return f"{key}.pub is not the public half of {key}"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith("Signing data on standard input")]
     return useful[-1] if useful else "ssh-keygen failed"

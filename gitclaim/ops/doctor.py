@@ -36,6 +36,8 @@ from gitclaim.core.message import MissionMessage
 from gitclaim.core.refs import Namespace
 from gitclaim.core.store import Store
 from gitclaim.errors import GitclaimError
+from gitclaim.ops.checks import Check
+from gitclaim.ops.signcheck import signing_checks
 
 PROBE_PREFIX = "gitclaim-doctor-probe-"
 # Where a remote that refuses custom refs may still take missions: the branches a hosted agent sandbox lets
@@ -46,19 +48,6 @@ CLOCK_SLACK = timedelta(minutes=5)
 _PACKET = re.compile(r"packet:\s+(?P<who>\S+?)(?P<dir>[<>]) (?P<payload>.*)$")
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True  # False: advice only; the doctor still passes when it fails
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "required": self.required, "detail": self.detail,
-                "fix": self.fix or None}
-
-
 @dataclass
 class Report:
     remote: str
@@ -66,6 +55,7 @@ class Report:
     reachable: bool = True
     namespace: str = ""  # the namespace examined (this clone's)
     working_namespace: str | None = None  # where the remote accepted the probe; None: nowhere, or not tried
+    signing: dict[str, Any] = field(default_factory=dict)  # what the signing checks found (ops/signcheck.py)
 
     @property
     def ok(self) -> bool:
@@ -77,7 +67,8 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"remote": self.remote, "ok": self.ok, "reachable": self.reachable, "namespace": self.namespace,
-                "working_namespace": self.working_namespace, "checks": [c.to_json() for c in self.checks]}
+                "working_namespace": self.working_namespace, "signing": self.signing,
+                "checks": [c.to_json() for c in self.checks]}
 
 
 def diagnose(store: Store, remote: str | None = None, *, now: datetime | None = None) -> Report:
@@ -86,6 +77,8 @@ def diagnose(store: Store, remote: str | None = None, *, now: datetime | None = 
     name = remote or repo.remote
     report = Report(name, namespace=store.namespace.name)
     report.checks += clone_checks(store, name)
+    checks, report.signing = signing_checks(store)
+    report.checks += checks
     if repo.get(f"remote.{name}.url") is None:
         return report  # nothing to talk to: clone_checks said how to add it
     with tempfile.TemporaryDirectory(prefix="gitclaim-doctor-") as tmp:

@@ -62,7 +62,7 @@ def test_missing_refspec_and_hook_are_reported_with_the_fix(make_clone) -> None:
     assert out[refspec + 1] == "      fix: gitclaim init --remote origin"
     hook = next(i for i, ln in enumerate(out) if ln.startswith("warn  commit-msg hook"))
     assert out[hook + 1] == "      fix: gitclaim hooks install"
-    assert stderr_line(res) == "gitclaim: doctor: 1 of 11 checks failed (fetch refspec)"
+    assert stderr_line(res) == "gitclaim: doctor: 1 of 14 checks failed (fetch refspec)"
 
     assert run_gitclaim(clone, "init", "--hooks").returncode == 0
     res = run_gitclaim(clone, "doctor")
