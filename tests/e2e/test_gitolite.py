@@ -12,8 +12,9 @@ import pytest
 
 from tests.helpers import git, race, remote_mission, remote_refs, run_gitclaim
 from tests.support.gitolite import GitoliteServer
+from tests.support.signing import make_key, trust_line, use_key
 
-REPOS = ("race", "takeover", "binding", "plain-push")
+REPOS = ("race", "takeover", "binding", "plain-push", "signed")
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,35 @@ def test_claims_are_bound_to_the_gitolite_user(gitolite: GitoliteServer, tmp_pat
     assert "'bob' pushes a write to the claim of 'alice' (epoch 1)" in res.stderr
     assert remote_refs(bare)["refs/missions/task"] == claimed
     assert run_gitclaim(alice, "heartbeat", "task").returncode == 0
+
+
+def test_gitolite_refuses_an_unsigned_mission_push_where_signing_is_required(gitolite: GitoliteServer,
+                                                                             tmp_path: Path) -> None:
+    bare = gitolite.bare("signed")
+    git(bare, "symbolic-ref", "HEAD", "refs/heads/main")  # the default branch, where the guard reads its rules
+    bob = clone_as(gitolite, "bob", "signed", tmp_path / "bob")  # cloned before signing is required: unsigned
+    alice = clone_as(gitolite, "alice", "signed", tmp_path / "alice")
+    key = make_key(tmp_path / "keys", "alice")
+    (alice / ".gitclaim").mkdir()
+    (alice / ".gitclaim" / "allowed_signers").write_text(trust_line("alice@agents", key))
+    (alice / ".gitclaim.yaml").write_text("signing:\n  required: true\n")
+    git(alice, "add", ".gitclaim.yaml", ".gitclaim/allowed_signers")
+    git(alice, "commit", "-q", "-m", "chore: require signed claims")
+    git(alice, "push", "-q", "origin", "HEAD:main")
+    use_key(alice, key)
+    res = run_gitclaim(bob, "new", "task", "--title", "Task")
+    assert res.returncode == 6
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("gitclaim: mission task: remote 'origin' refused the push: gitclaim-guard: "
+                                 "refs/missions/task: refused: commit ")
+    assert res.stderr.rstrip().endswith(
+        " is unsigned, and this repository requires signed mission commits (.gitclaim.yaml signing.required): set "
+        "up a signing key with gitclaim init --signing-key FILE and write it with gitclaim (docs/signing.md)")
+    assert "refs/missions/task" not in remote_refs(bare)
+    # alice signs with a key of the trust list: her mission and her claim (in her own name) pass
+    assert run_gitclaim(alice, "new", "task", "--title", "Task").returncode == 0
+    assert run_gitclaim(alice, "claim", "task").returncode == 0
+    assert 'claim_principal: "alice@agents"' in remote_mission(bare, "task")
 
 
 def test_gitolite_install_starts_nothing_listening() -> None:
