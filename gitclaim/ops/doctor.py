@@ -34,6 +34,7 @@ from gitclaim.core import mission as m
 from gitclaim.core import timeutil
 from gitclaim.core.message import MissionMessage
 from gitclaim.core.refs import Namespace
+from gitclaim.core.signing import Signer
 from gitclaim.core.store import Store
 from gitclaim.errors import GitclaimError
 from gitclaim.ops.checks import Check
@@ -151,10 +152,12 @@ def remote_checks(store: Store, remote: str, tmp: Path, now: datetime, report: R
     checks = [Check("remote reachable", True, f"{len(tips)} mission refs on {remote}"),
               _protocol(protocol_version(_read(read_trace)), store.repo.get(f"remote.{remote}.url") or "")]
     ns = store.namespace
+    # A key that signs signs the probe too: a guard that requires signed claims accepts only signed missions.
+    signer = store.repo.signer if report.signing.get("signs") else None
     try:
-        checks += _probe(store, remote, _traced(store, push_trace), timeout, now, ns)
+        checks += _probe(store, remote, _traced(store, push_trace), timeout, now, ns, signer)
         if not checks[-1].ok and checks[-1].name == f"push {ns.prefix}*":
-            checks += _find_namespace(store, remote, timeout, now, ns, report)
+            checks += _find_namespace(store, remote, timeout, now, ns, report, signer)
     except GitclaimError as err:  # a timeout, a refusal of the probe's message by the commit policy, ...
         checks.append(Check(f"push {ns.prefix}*", False, f"the probe could not be written or pushed: {err}",
                             "run gitclaim doctor again; if it persists, try a claim and read its error"))
@@ -228,10 +231,11 @@ def _atomic(caps: set[str] | None) -> Check:
                  "must not be false)", required=False)
 
 
-def _probe(store: Store, remote: str, traced: g.Git, timeout: float, now: datetime, ns: Namespace) -> list[Check]:
+def _probe(store: Store, remote: str, traced: g.Git, timeout: float, now: datetime, ns: Namespace,
+           signer: Signer | None) -> list[Check]:
     probe_id = PROBE_PREFIX + secrets.token_hex(6)
     ref = ns.remote_mission(probe_id)
-    oid = probe_commit(store, probe_id, now)
+    oid = probe_commit(store, probe_id, now, signer)
     pushed = g.push_cas(traced, remote, [g.RefUpdate(ref, oid, None)], timeout=timeout)
     if not pushed.accepted(ref):
         said = "; ".join(pushed.remote_messages)
@@ -252,7 +256,7 @@ def _probe(store: Store, remote: str, traced: g.Git, timeout: float, now: dateti
 
 
 def _find_namespace(store: Store, remote: str, timeout: float, now: datetime, refused: Namespace,
-                    report: Report) -> list[Check]:
+                    report: Report, signer: Signer | None) -> list[Check]:
     """The configured namespace was refused: push and delete the same probe under refs/heads/ and say which
     namespace the remote accepts, with the line to commit (advice: the failing push check already fails)."""
     tried = []
@@ -262,7 +266,7 @@ def _find_namespace(store: Store, remote: str, timeout: float, now: datetime, re
             continue
         probe_id = PROBE_PREFIX + secrets.token_hex(6)
         ref = ns.remote_mission(probe_id)
-        oid = probe_commit(store, probe_id, now)
+        oid = probe_commit(store, probe_id, now, signer)
         pushed = g.push_cas(store.git, remote, [g.RefUpdate(ref, oid, None)], timeout=timeout)
         if not pushed.accepted(ref):
             tried.append(name)
@@ -286,9 +290,9 @@ def _delete_probe(store: Store, remote: str, ref: str, oid: str, timeout: float,
                  f"out of {ns.prefix})", required=False)
 
 
-def probe_commit(store: Store, probe_id: str, now: datetime) -> str:
-    """A one-commit DONE mission at epoch 0, written as an import: what the server guard accepts for a new
-    ref, and what no agent can claim."""
+def probe_commit(store: Store, probe_id: str, now: datetime, signer: Signer | None = None) -> str:
+    """A one-commit DONE mission at epoch 0, written as an import, signed by `signer` when given: what the
+    server guard accepts for a new ref, and what no agent can claim."""
     stamp = timeutil.format_ts(now)
     mission = m.Mission(mission_id=probe_id, title="gitclaim doctor probe (safe to delete)", status=m.DONE,
                         created=stamp, last_activity=stamp, finished_at=stamp,
@@ -298,7 +302,7 @@ def probe_commit(store: Store, probe_id: str, now: datetime) -> str:
     store.check_message(message)
     blob = g.write_blob(store.git, m.render(mission))
     tree = g.write_tree(store.git, [g.TreeEntry("100644", "blob", blob, m.FILENAME)])
-    return g.commit_tree(store.git, tree, [], message, _commit_env(store, stamp))
+    return g.commit_tree(store.git, tree, [], message, _commit_env(store, stamp), signer.key if signer else None)
 
 
 def _commit_env(store: Store, when: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gitclaim.core.trust import TRUST_FILE
 from tests.helpers import git, run_gitclaim
+from tests.server.test_guard import hook_runs_this_gitclaim  # noqa: F401  (the guard runs the code under test)
 from tests.support.signing import commit_to_main, make_key, public_key, trust_line, use_key
 
 REQUIRED = "signing:\n  required: true\n"
@@ -124,3 +125,20 @@ def test_a_key_that_cannot_sign_fails_without_a_prompt(make_clone, tmp_path: Pat
     assert "trusted key" not in checks and data["signing"]["signs"] is False
     # the doctor records nothing
     assert git(clone, "config", "--get", "gitclaim.signingKey", check=False).returncode == 1
+
+
+def test_the_probe_is_signed_so_a_guard_that_requires_signing_accepts_it(make_clone, bare_remote: Path,
+                                                                        tmp_path: Path) -> None:
+    # (tests.server.test_guard's autouse fixture, imported above, makes the guard run the gitclaim under test)
+    key = make_key(tmp_path / "keys", "alice")
+    assert run_gitclaim(tmp_path, "guard", "install", str(bare_remote)).returncode == 0
+    commit_to_main(bare_remote, tmp_path / "admin", {TRUST_FILE: trust_line("alice@agents", key),
+                                                     ".gitclaim.yaml": REQUIRED})
+    clone = make_clone("a")
+    use_key(clone, key)
+    checks = {c["name"]: c for c in doctor_json(clone, 0)["checks"]}
+    assert checks["push refs/missions/*"]["ok"] and checks["trusted key"]["ok"], checks
+    # unsigned, the same probe is refused by that guard: the doctor's signing checks say why
+    git(clone, "config", "--unset", "gitclaim.signingKey")
+    checks = {c["name"]: c for c in doctor_json(clone, 1)["checks"]}
+    assert not checks["push refs/missions/*"]["ok"] and not checks["signing key"]["ok"]
