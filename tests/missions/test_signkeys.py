@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,34 @@ def test_the_environment_key_is_named_when_it_overrides(make_clone, key: Path, t
     assert (f"note: GITCLAIM_SIGNING_KEY={other} is set and takes precedence over it in this environment"
             in res.stdout.splitlines())
     assert config(clone) == str(key)
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A real ssh-agent on a socket of its own, stopped (by its pid) after the test."""
+    sock = tmp_path / "agent.sock"
+    out = subprocess.run(["ssh-agent", "-s", "-a", str(sock)], check=True, capture_output=True, text=True).stdout
+    pid = int(out.split("SSH_AGENT_PID=")[1].split(";")[0])
+    try:
+        yield {"SSH_AUTH_SOCK": str(sock)}
+    finally:
+        os.kill(pid, signal.SIGTERM)
+
+
+def test_a_key_with_a_passphrase_signs_through_the_agent(make_clone, tmp_path: Path,
+                                                         agent: dict[str, str]) -> None:
+    locked = tmp_path / "locked"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(locked)], check=True)
+    askpass = tmp_path / "askpass"
+    askpass.write_text("#!/bin/sh\necho secret\n")
+    askpass.chmod(0o700)
+    subprocess.run(["ssh-add", "-q", str(locked)], check=True, capture_output=True, stdin=subprocess.DEVNULL,
+                   env={**os.environ, **agent, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force"})
+    clone = make_clone("a")
+    for name in (f"{locked}.pub", str(locked)):  # the public half (git's way with an agent), or the key file
+        res = ok(clone, "init", "--signing-key", name, "--principal", "agent-7@ci", env=agent)
+        assert f"agent-7@ci {public_key(locked)}" in res.stdout.splitlines()
+        assert config(clone) == name
+    ok(clone, "new", "m1", "--title", "One", env=agent)
+    ok(clone, "claim", "m1", env=agent)
+    assert "gpgsig" in git(clone, "cat-file", "commit", "refs/missions/m1").stdout

@@ -65,6 +65,13 @@ def test_a_trusted_key_that_signs(make_clone, bare_remote: Path, tmp_path: Path)
     assert data["signing"] == {"required": False, "key": str(key), "key_source": "git config gitclaim.signingKey",
                                "signs": True, "public_key": public_key(key),
                                "trust_source": "refs/remotes/origin/HEAD", "principal": "alice@agents"}
+    # git's own setting for signed commits is enough: gitclaim signs with it, and the doctor checks it
+    git(clone, "config", "--unset", "gitclaim.signingKey")
+    git(clone, "config", "gpg.format", "ssh")
+    git(clone, "config", "user.signingKey", str(other))
+    data = doctor_json(clone, 0)["signing"]
+    assert (data["key_source"], data["signs"], data["principal"]) == ("git config user.signingKey", True,
+                                                                      "bob@agents")
 
 
 def test_an_untrusted_key_is_advice_with_the_line_to_commit(make_clone, tmp_path: Path) -> None:
