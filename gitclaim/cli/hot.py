@@ -25,6 +25,17 @@ def claim_json(out: Outcome, mission_id: str) -> dict[str, Any]:
     return data
 
 
+def claimed_json(out: Outcome, mission_id: str) -> dict[str, Any]:
+    """`claim --json`: the mission, `action` (claim, takeover, resume; null when already yours) and `previous`
+    (the claim it replaced: instance and epoch; null for a first claim)."""
+    data = claim_json(out, mission_id)
+    action = claims.claim_action(out)
+    prev = out.previous.mission if out.previous is not None and action in ("takeover", "resume") else None
+    data["action"] = action
+    data["previous"] = {"instance": prev.claim_instance, "epoch": prev.claim_epoch} if prev is not None else None
+    return data
+
+
 def claim(mission_id: str, as_text: str | None = None, *, steal: bool = False, force: bool = False,
           reason: str | None = None, json_out: bool = False) -> None:
     check_id(mission_id)
@@ -32,13 +43,22 @@ def claim(mission_id: str, as_text: str | None = None, *, steal: bool = False, f
     actor = claims.actor_for(store, as_text)
     out = claims.claim(store, actor, mission_id, steal=steal, force=force, reason=reason)
     if json_out:
-        emit_json(claim_json(out, mission_id))
+        emit_json(claimed_json(out, mission_id))
+    elif claims.claim_action(out) == "resume":
+        line(resumed_text(out))
     elif out.changed:
         prev = out.previous.mission if out.previous else None
         took = f" (taken over from {prev.holder_text()})" if prev and prev.held else ""
         line(f"claimed {mission_id} as \"{actor.session}\" (epoch {out.state.mission.claim_epoch}){took}")
     else:
         line(f"already yours: {mission_id} (epoch {out.state.mission.claim_epoch})")
+
+
+def resumed_text(out: Outcome) -> str:
+    """A claim taken back by the same principal from another clone (docs/lifecycle.md): not a takeover."""
+    prev = out.previous.mission if out.previous is not None else None
+    before = f": held before by instance {prev.claim_instance}" if prev is not None else ""
+    return f"resumed {out.state.mission.mission_id} (epoch {out.state.mission.claim_epoch}){before}"
 
 
 def holder_write(op: Callable[[Store, claims.Actor], Outcome], mission_id: str, verb: str, json_out: bool) -> None:

@@ -25,10 +25,12 @@ def next_cmd(as_text: str | None = AS, json_out: bool = JSON) -> None:
 @app.command()
 def start(
     as_text: str | None = AS,
-    claim: bool = typer.Option(False, "--claim", help="Claim the top ready mission if you hold none."),
+    claim: bool = typer.Option(False, "--claim", help="If this clone holds none: resume your principal's mission "
+                               "held from another clone, else claim the top ready mission."),
     json_out: bool = JSON,
 ) -> None:
-    """Session start: your missions (with the log tail), other active ones (staleness), the ready queue."""
+    """Session start: your missions (with the log tail; with a signing key, also those your principal holds from
+    another clone), other active ones (staleness, signatures), the ready queue."""
     store = open_store()
     actor = claims.actor_for(store, as_text)
     report = session.start(store, actor, claim=claim)

@@ -123,6 +123,18 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
     return store.transact(mission_id, decide)
 
 
+def claim_action(out: Outcome) -> str | None:
+    """What `claim` wrote, as the decision above chose it: `claim` (nobody held the mission), `resume` (the same
+    principal held it from another clone), `takeover`; None when nothing was written (already yours)."""
+    prev = out.previous.mission if out.previous is not None else None
+    if not out.changed:
+        return None
+    if prev is None or not prev.held:
+        return "claim"
+    principal = out.state.mission.claim_principal
+    return "resume" if principal and prev.claim_principal == principal else "takeover"
+
+
 def _claimed(cur: m.Mission, actor: Actor, epoch: int) -> m.Mission:
     return cur.evolve(status=m.ACTIVE, claimed_at=actor.stamp, claimed_by=actor.session, claim_user=actor.user,
                       claim_instance=actor.instance, claim_epoch=epoch, claim_principal=actor.principal,

@@ -134,5 +134,82 @@ def test_plain_list_without_a_trust_list_marks_only_bad_signatures(make_clone, k
     assert out.splitlines()[0].split() == ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "TITLE"]
     rows = {r["mission_id"]: r["signature"]["state"] for r in json.loads(ok(alice, "list", "--json").stdout)}
     assert rows == {"m1": "untrusted", "m2": "none"}
+    assert "signature:" not in ok(alice, "start").stdout
     forge(alice, "m1")
     assert table_cells(ok(alice, "list").stdout, "SIGNATURE") == {"m1": "BAD", "m2": ""}
+    assert "  signature: bad" in ok(alice, "start").stdout.splitlines()
+
+
+def instance_of(clone: Path) -> str:
+    return git(clone, "config", "gitclaim.instance").stdout.strip()
+
+
+def claim_as_someone_else(clone: Path, mission_id: str, principal: str) -> None:
+    """An unsigned commit on the mission that names `principal` in mission.md, pushed with plain git: what anyone
+    with push access can write."""
+    ref = f"refs/missions/{mission_id}"
+    text = git(clone, "show", f"{ref}:mission.md").stdout.replace("---\n", f'---\nclaim_principal: "{principal}"\n', 1)
+    blob = git(clone, "hash-object", "-w", "--stdin", input=text).stdout.strip()
+    tree = git(clone, "mktree", input=f"100644 blob {blob}\tmission.md\n").stdout.strip()
+    commit = git(clone, "commit-tree", tree, "-p", ref, "-m", f"chore(mission): log note on {mission_id}").stdout.strip()
+    git(clone, "push", "-q", "origin", f"{commit}:{ref}")
+
+
+def test_start_lists_this_agents_missions_from_another_clone_and_resumes_them(bare_remote, tmp_path, make_clone,
+                                                                             keys) -> None:
+    trust(bare_remote, tmp_path, keys)
+    first = clone_with(make_clone, "first", keys["alice"])
+    bob = clone_with(make_clone, "bob", keys["bob"])
+    plain = clone_with(make_clone, "plain", None)
+    for mid, pri in (("m1", "P1"), ("m2", "P2"), ("m3", "P3"), ("m4", "P4"), ("m5", "P5")):
+        ok(first, "new", mid, "--title", f"Mission {mid}", "--priority", pri)
+    for mid in ("m1", "m2", "m3"):
+        ok(first, "claim", mid)
+    ok(first, "log", "m1", "halfway there")
+    ok(bob, "claim", "m4")
+    ok(plain, "claim", "m5")
+    claim_as_someone_else(plain, "m5", "alice@agents")  # names alice, proves nothing: not alice's
+    old = instance_of(first)
+    again = clone_with(make_clone, "again", keys["alice"])  # alice's agent cloned again: a new instance id
+
+    out = ok(again, "start").stdout
+    mine = out.split("== Your missions (3) ==\n")[1].split("\n\n")[0].splitlines()
+    assert mine[:4] == [
+        mine[0],
+        f"  held by your principal alice@agents from another clone (instance {old}): resume it here with "
+        "gitclaim claim m1",
+        "  signature: good (alice@agents)",
+        mine[3]]
+    assert mine[0].startswith("m1  ACTIVE  P1  Mission m1  (epoch 1, idle ") and mine[3].startswith("  - ")
+    assert any(line.startswith("  - ") and line.endswith("halfway there") for line in mine)  # its log tail
+    others = out.split("== Other active missions (2) ==\n")[1].split("\n\n")[0].splitlines()
+    assert [others[1], others[3]] == ["  signature: good (bob@agents)", "  signature: none"], others
+    assert out.rstrip().endswith("Next: resume m1 (gitclaim claim m1)")
+    data = json.loads(ok(again, "start", "--json").stdout)
+    assert [(r["mission_id"], r["resume"], r["signature"]["state"]) for r in data["mine"]] == [
+        ("m1", "gitclaim claim m1", "good"), ("m2", "gitclaim claim m2", "good"), ("m3", "gitclaim claim m3", "good")]
+    assert [(r["mission_id"], r["signature"]["state"]) for r in data["others"]] == [("m4", "good"), ("m5", "none")]
+    assert data["trust_list"] is True and data["ready"] == []
+
+    # start --claim takes back the most urgent; claim takes back the others: a resume each, never a takeover
+    out = ok(again, "start", "--claim").stdout
+    assert out.rstrip().endswith(f"Resumed m1 (epoch 2): held before by instance {old}. Next: gitclaim show m1")
+    assert ok(again, "claim", "m2").stdout == f"resumed m2 (epoch 2): held before by instance {old}\n"
+    got = json.loads(ok(again, "claim", "m3", "--json").stdout)
+    assert (got["action"], got["previous"], got["epoch"], got["instance"]) == (
+        "resume", {"instance": old, "epoch": 1}, 2, instance_of(again))
+    for mid in ("m1", "m2", "m3"):
+        msg = git(bare_remote, "log", "-1", "--format=%B", f"refs/missions/{mid}").stdout
+        assert "Gitclaim-Action: resume" in msg and f"Gitclaim-Previous-Instance: {old}" in msg, msg
+        assert "Takeover" not in msg
+    out = ok(again, "start", "--claim").stdout
+    assert "== Your missions (3) ==" in out and "held by your principal" not in out
+    assert out.rstrip().endswith("Note: not claiming more: resume what you hold (m1, m2, m3)")
+    # the other outcomes of claim --json
+    got = json.loads(ok(again, "claim", "m3", "--json").stdout)
+    assert (got["changed"], got["action"], got["previous"]) == (False, None, None)
+    got = json.loads(ok(bob, "claim", "m2", "--force", "--reason", "needed now", "--json").stdout)
+    assert (got["action"], got["previous"]) == ("takeover", {"instance": instance_of(again), "epoch": 2})
+    ok(first, "new", "m6", "--title", "Mission m6")
+    got = json.loads(ok(bob, "claim", "m6", "--json").stdout)
+    assert (got["action"], got["previous"]) == ("claim", None)
