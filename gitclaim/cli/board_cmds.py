@@ -24,6 +24,7 @@ from gitclaim.missions import board as board_mod
 from gitclaim.missions import watch as watch_mod
 
 DEFAULT_REFRESH = 5.0
+_MARKS = {"none": "UNSIGNED", "untrusted": "UNTRUSTED", "bad": "BAD"}  # a claim's signature, on the terminal
 DEFAULT_PORT = 8765
 
 
@@ -95,21 +96,26 @@ def board_text(result: board_mod.Board) -> str:
             continue
         lines += ["", f"{heading.upper()} ({len(cards)})"]
         for card in cards:
-            lines.append("  " + _card_line(card))
+            lines.append("  " + _card_line(card, result.marked(card.signature)))
     if result.finished_older:
         lines += ["", f"({result.finished_older} finished more than {result.days:g} days ago, not shown)"]
     return "\n".join(lines) + "\n"
 
 
-def _card_line(card: board_mod.Card) -> str:
+def _card_line(card: board_mod.Card, marked: bool = False) -> str:
     mis = card.mission
     parts = [f"{mis.mission_id}  P{mis.priority}  {mis.title}"]
     if mis.held:
         parts.append(f'"{mis.claimed_by}" ({mis.claim_user}, {mis.claim_instance})')
-        if card.lease_left is not None and card.idle is not None:
-            idle, left = timeutil.format_duration(card.idle), timeutil.format_duration(abs(card.lease_left))
-            late = card.lease_left.total_seconds() < 0
-            parts.append(f"idle {idle}, " + (f"lease over by {left}" if late else f"lease {left} left"))
+    sig = card.signature
+    if sig is not None and sig.state == "good":
+        parts.append(f"signed by {sig.principal}")
+    elif sig is not None and marked:  # docs/board.md: marked only where a trust list makes it news
+        parts.append(f"{_MARKS.get(sig.state, sig.state)} claim" + (f" (key {sig.key})" if sig.key else ""))
+    if mis.held and card.lease_left is not None and card.idle is not None:
+        idle, left = timeutil.format_duration(card.idle), timeutil.format_duration(abs(card.lease_left))
+        late = card.lease_left.total_seconds() < 0
+        parts.append(f"idle {idle}, " + (f"lease over by {left}" if late else f"lease {left} left"))
     if card.progress is not None:
         parts.append(f"{card.progress}%")
     if mis.blocked_reason:

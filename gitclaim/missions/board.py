@@ -13,7 +13,9 @@ from typing import Any
 
 from gitclaim.core import execlog, timeutil, transitions
 from gitclaim.core import mission as m
+from gitclaim.core.claimsigs import claim_signatures
 from gitclaim.core.store import Store
+from gitclaim.core.trust import BAD, Signature
 from gitclaim.missions import histories, timeline
 from gitclaim.missions.histories import Chain
 
@@ -41,6 +43,7 @@ class Card:
     milestone: str | None = None  # the last milestone's text
     requires: list[tuple[str, str]] = field(default_factory=list)  # (id, status or "missing")
     history: list[execlog.Event] = field(default_factory=list, repr=False)
+    signature: Signature | None = None  # of the claim the mission records (docs/signing.md); None: no claim
 
     @property
     def events(self) -> int:
@@ -58,7 +61,8 @@ class Card:
 
     @property
     def search_text(self) -> str:
-        return f"{self.mission.mission_id} {self.mission.title} {self.holder}".lower()
+        principal = self.signature.principal if self.signature is not None else None
+        return f"{self.mission.mission_id} {self.mission.title} {self.holder} {principal or ''}".strip().lower()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,7 @@ class Card:
             "lease_left": timeutil.format_duration(self.lease_left) if self.lease_left is not None else None,
             "progress": self.progress, "milestone": self.milestone,
             "requirements": [{"mission_id": r, "status": s} for r, s in self.requires],
+            "signature": self.signature.to_json() if self.signature is not None else None,
         }
 
 
@@ -92,6 +97,12 @@ class Board:
     timeline: timeline.Timeline
     finished_older: int = 0  # DONE / FAILED before the window: counted, not shown
     broken: list[str] = field(default_factory=list)
+    trust_source: str | None = None  # where the trust list was read from; None when no list is committed
+
+    def marked(self, sig: Signature | None) -> bool:
+        """Whether a claim's signature is worth a mark on the compact terminal board: a bad one always; an
+        unsigned or untrusted one once the repository has a trust list (before that, every claim would be)."""
+        return sig is not None and (sig.state == BAD or (self.trust_source is not None and sig.state != "good"))
 
     @property
     def total(self) -> int:
@@ -105,7 +116,7 @@ class Board:
             "finished_older": self.finished_older,
             "columns": {key: [c.to_json() for c in self.columns[key]] for key, _ in COLUMNS},
             "agents": [a.to_json() for a in self.agents], "timeline": self.timeline.to_json(),
-            "broken": self.broken,
+            "broken": self.broken, "trust_source": self.trust_source,
         }
 
 
@@ -114,8 +125,13 @@ def build_board(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | Non
     if fetch:
         store.sync()
     chains = histories.all_chains(store)
-    return board_from(chains, now=now or timeutil.now(), ttl=store.ttl, days=days,
-                      remote=store.repo.remote, archived=_archived_status(store, chains))
+    # Every claim's signature in one batch (core/claimsigs.py): no git process for missions whose tips did not move.
+    lists = store.trust()
+    sigs = claim_signatures(store, [c.state for c in chains if c.state is not None], lists)
+    board = board_from(chains, now=now or timeutil.now(), ttl=store.ttl, days=days, remote=store.repo.remote,
+                       archived=_archived_status(store, chains), signatures=sigs)
+    board.trust_source = lists.source if lists.allowed_oid is not None else None
+    return board
 
 
 def _archived_status(store: Store, chains: list[Chain]) -> dict[str, str]:
@@ -132,7 +148,7 @@ def _archived_status(store: Store, chains: list[Chain]) -> dict[str, str]:
 
 
 def board_from(chains: list[Chain], *, now: datetime, ttl: timedelta, days: float, remote: str,
-               archived: dict[str, str] | None = None) -> Board:
+               archived: dict[str, str] | None = None, signatures: dict[str, Signature] | None = None) -> Board:
     """The board of already-read chains: a pure function, so views and tests need no git."""
     readable = [c for c in chains if c.state is not None]
     broken = [str(c.error) for c in chains if c.state is None and c.error is not None]
@@ -143,6 +159,7 @@ def board_from(chains: list[Chain], *, now: datetime, ttl: timedelta, days: floa
     since = now - timedelta(days=days)
     for chain in readable:
         card = _card(chain, status, now, ttl)
+        card.signature = (signatures or {}).get(card.mission.mission_id)
         finished = timeutil.parse_ts(card.mission.finished_at)
         if card.column in ("done", "failed") and finished is not None and finished < since:
             older += 1

@@ -254,7 +254,14 @@ def test_board_reads_any_number_of_missions_with_the_same_git_processes(
         counts.append(_git_processes(trace))
     assert counts[0] == counts[1]
     assert counts[1].count("fetch") == 1 and counts[1].count("for-each-ref") == 1
-    assert counts[1].count("log") == 1 and counts[1].count("cat-file") == 1
+    # the histories: one log, one cat-file; the claims' signatures (core/claimsigs.py): the trust list (one
+    # cat-file), the walk to each moved claim (one cat-file) and its signatures (one log)
+    assert counts[1].count("log") == 2 and counts[1].count("cat-file") == 3
+    # nothing moved: the claims' signatures cost only the trust list's cat-file
+    trace = tmp_path / "trace-again.json"
+    ok(a, "board", "--json", env={"GIT_TRACE2_EVENT": str(trace)})
+    again = _git_processes(trace)
+    assert again.count("log") == 1 and again.count("cat-file") == 2
 
 
 
