@@ -94,7 +94,16 @@ def call(repo_path: str | None, op: Callable[[Store], BaseModel]) -> CallToolRes
 
 
 def changed(store: Store, out: Outcome, model: type[MissionChange] = MissionChange, **more: Any) -> Any:
-    return model(**out.state.mission.to_json(), changed=out.changed, commit=out.state.commit, **more)
+    """The mission a write left, with the signature state of the claim it records (docs/signing.md) when this
+    clone signs or the repository requires signed claims: checking it costs a write two git processes, which a
+    clone that signs nothing is not charged (docs/mcp.md; list_missions and show_mission always carry it)."""
+    sig = None
+    if store.repo.signer is not None or store.settings.signing_required:
+        from gitclaim.core.claimsigs import claim_signature
+
+        sig = claim_signature(store, out.state)
+    fields = {**out.state.mission.to_json(), "signature": sig.to_json() if sig is not None else None}
+    return model(**fields, changed=out.changed, commit=out.state.commit, **more)
 
 
 def derived_id_refused(name: str, err: PolicyViolation) -> PolicyViolation:

@@ -10,13 +10,23 @@ from pydantic import BaseModel, Field, create_model
 from gitclaim.core import mission as m
 
 
+class SignatureInfo(BaseModel):
+    """The signature state of a claim, or of one commit (docs/signing.md)."""
+
+    state: str = Field(description="good, untrusted (valid, key not in the trust list), bad or none.")
+    principal: str | None = Field(None, description="The trust-list principal of a good signature.")
+    key: str | None = Field(None, description="The signing key's fingerprint (SHA256:...), when known.")
+
+
 def _mission_info() -> type[BaseModel]:
     """A mission's fields as the tools return them: the same fields, names and order as `--json`, from the one
-    definition in gitclaim/core/mission.py."""
+    definition in gitclaim/core/mission.py, and the signature state of the claim it records."""
     fields: dict[str, Any] = {}
     for f in m.FIELDS:
         default = list(f.default) if isinstance(f.default, tuple) else f.default
         fields[f.json] = (f.type, ... if f.required else default)
+    fields["signature"] = (SignatureInfo | None, Field(None, description="The signature state of the claim the "
+                                                       "mission records (null when it records none)."))
     return create_model("MissionInfo", **fields)
 
 
@@ -230,3 +240,37 @@ class WaitResult(BaseModel):
     waited_seconds: float
     fetches: int
     events: list[ChangeEvent]
+
+
+class CommitVerdict(BaseModel):
+    """One commit of a mission's history as verify_missions judged it (docs/json.md, `verify --json`)."""
+
+    commit: str
+    action: str | None = None
+    instance: str | None = None
+    state: str = Field(description="good, untrusted, bad or none; bad too for a holder's write signed by another "
+                                   "principal than its claim's.")
+    signature: SignatureInfo
+    claim_principal: str | None = Field(None, description="For a holder's write under a good claim: the "
+                                                          "principal that must have signed it.")
+
+
+class MissionVerdict(BaseModel):
+    mission_id: str
+    tip: str
+    ok: bool
+    commits: list[CommitVerdict]
+
+
+class TrustInfo(BaseModel):
+    source: str | None = Field(None, description="The ref the trust list was read from.")
+    default_branch: str | None = Field(None, description="The remote branch fetched for it.")
+    principals: list[str]
+
+
+class VerifyReport(BaseModel):
+    ok: bool = Field(description="Every commit of every history checked is good.")
+    commits: int
+    not_good: int
+    trust: TrustInfo
+    missions: list[MissionVerdict]

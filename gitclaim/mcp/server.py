@@ -14,7 +14,7 @@ from pathlib import Path
 from mcp.server.mcpserver import MCPServer
 
 from gitclaim import __version__
-from gitclaim.mcp import calling, waiting
+from gitclaim.mcp import calling, verifying, waiting
 from gitclaim.mcp.tools import ANNOTATIONS, TOOLS
 
 INSTRUCTIONS = """gitclaim: missions are claimed atomically through the shared git remote (refs/missions/<id>).
@@ -32,7 +32,7 @@ def build_server(repo: Path | None = None) -> MCPServer:
     """The server with every tool and its annotations; `repo` is where calls without repo_path act."""
     calling.DEFAULT_REPO = repo
     server = MCPServer(name="gitclaim", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
-    for tool in (*TOOLS, *waiting.TOOLS):
+    for tool in (*TOOLS, *waiting.TOOLS, *verifying.TOOLS):
         server.add_tool(tool, annotations=ANNOTATIONS[tool.__name__])
     return server
 

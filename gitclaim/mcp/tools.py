@@ -365,6 +365,7 @@ ANNOTATIONS: dict[str, ToolAnnotations] = {
     "cancel_mission": _hints(destructive=True),  # withdraws the mission, ending its claim if it has one
     "reopen_mission": _hints(),
     "wait_for_change": _hints(read_only=True, idempotent=True),  # gitclaim/mcp/waiting.py: it only fetches
+    "verify_missions": _hints(read_only=True, idempotent=True),  # gitclaim/mcp/verifying.py: it only fetches
 }
 
 TOOLS = (start_mission, start_task, complete_task, complete_mission, log_decision, log_milestone, log_issue,

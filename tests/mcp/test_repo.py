@@ -21,7 +21,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 from tests.helpers import remote_refs  # noqa: E402
 
 CALL_TIMEOUT = 60
-READ_ONLY = {"list_missions", "show_mission", "get_context", "wait_for_change"}
+READ_ONLY = {"list_missions", "show_mission", "get_context", "wait_for_change", "verify_missions"}
 IDEMPOTENT = {"claim_mission", "heartbeat", "edit_mission"} | READ_ONLY
 DESTRUCTIVE = {"complete_mission", "release_mission", "claim_mission", "cancel_mission"}
 
@@ -95,7 +95,7 @@ def test_every_tool_is_annotated_described_and_optional_where_it_can_be(make_clo
             return list((await s.list_tools()).tools)
 
     tools = anyio.run(run)
-    assert len(tools) == 18
+    assert len(tools) == 19
     for tool in tools:
         hints = tool.annotations
         assert hints is not None, tool.name
