@@ -75,10 +75,28 @@ def expected(keys: dict[str, Path]) -> dict[str, dict | None]:
     }
 
 
+def git_commands(clone: Path, *args: str) -> list[str]:
+    """The git subcommands a gitclaim run started, from git's own trace."""
+    trace = clone.parent / "trace2.json"
+    trace.unlink(missing_ok=True)
+    ok(clone, *args, env={"GIT_TRACE2_EVENT": str(trace)})
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    starts = [e["argv"] for e in events if e.get("event") == "start"]
+    return [next(a for a in argv[1:] if not a.startswith("-") and "=" not in a) for argv in starts]
+
+
 def test_list_json_gives_every_mission_its_claims_signature(board, keys) -> None:
     rows = json.loads(ok(board["bob"], "list", "--json").stdout)
     assert {r["mission_id"]: r["signature"] for r in rows} == expected(keys)
     assert list(rows[0])[-3:] == ["idle", "stale", "signature"]
+    # the signatures are kept by tip: a listing in which nothing moved checks none (one cat-file reads the trust
+    # list); one that moved checks its commits in one git process, whatever their number
+    assert git_commands(board["bob"], "list", "--json", "--offline") == [
+        "rev-parse", "config", "for-each-ref", "cat-file"]
+    ok(board["alice"], "log", "m-good", "more")
+    ok(board["plain"], "log", "m-unsigned", "more")
+    ok(board["bob"], "sync")
+    assert git_commands(board["bob"], "list", "--json", "--offline").count("log") == 1
     # --offline reads the same from the local mirror, without the network
     git(board["bob"], "remote", "set-url", "origin", "/nonexistent/remote.git")
     res = ok(board["bob"], "list", "--json", "--offline")
