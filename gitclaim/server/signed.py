@@ -11,7 +11,8 @@ principal, with or without the requirement; otherwise it is judged as a takeover
 Reading costs, for a whole push and only when something needs it: one cat-file for the trust list, one
 `rev-list` to tell new commits from ones the repository already holds (only when the push creates refs), and
 one `git log` that checks every signature (core/git/signatures.py). The previous claim of each updated mission
-is found through the guard's own cat-file process. The judgements are pure functions.
+is found through the guard's own cat-file process, for a resume or a takeover only. The judgements are pure
+functions.
 """
 
 from __future__ import annotations
@@ -158,9 +159,11 @@ def read_signatures(git: g.Git, cat: g.CatFile, required: bool,
                     updates: Mapping[str, tuple[str | None, m.Mission | None, list[g.Commit]]]) -> dict[str, Signed]:
     """`updates` maps each mission ref to (old tip, the mission it holds, the pushed chain, oldest first)."""
     claims: dict[str, ClaimCommits] = {}
-    for ref, (old, mission, _) in updates.items():
+    for ref, (old, mission, chain) in updates.items():
         found = ClaimCommits(None, None)
-        if old is not None and mission is not None and mission.claim_instance:
+        # Only a resume and a takeover are judged by the claim they replace: a holder's write costs no walk.
+        if old is not None and mission is not None and mission.claim_instance \
+                and any(_action(c) in ("resume", "takeover") for c in chain):
             found = find_claim(cat, State(mission, old))
         claims[ref] = found
     wanted = {ref for ref, (_, _, chain) in updates.items()

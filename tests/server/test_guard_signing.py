@@ -282,3 +282,28 @@ def test_a_resume_keeps_a_blocked_mission_blocked() -> None:
     step = rules.judge_step(prev, prev.evolve(claim_instance="bbbb", claim_epoch=2, status=m.ACTIVE,
                                               blocked_reason=None), trailers, "", NOW, TTL, proof)
     assert step.problem == "a resume (epoch 1 -> 2) keeps the mission BLOCKED, not ACTIVE"
+
+
+def test_a_migration_brings_its_old_unsigned_history_into_a_namespace_that_requires_signing(
+        team: Path, make_clone, keys, tmp_path: Path) -> None:
+    plain = clone_with(make_clone, "plain", None)
+    ok(run_gitclaim(plain, "new", "one", "--title", "One"))
+    ok(run_gitclaim(plain, "claim", "one"))  # unsigned, before the requirement
+    alice = clone_with(make_clone, "alice", keys["alice"])
+    ns = "refs/heads/missions"
+    # The new namespace, where signing is required, is committed first; alice's checkout is older: she moves
+    # the missions, history and all, into a namespace the guard already judges.
+    commit_to_main(team, tmp_path / "admin", {".gitclaim.yaml": f"namespace: {ns}\n{REQUIRED}"},
+                   "chore: missions on branches, signed")
+    history = git(team, "log", "--format=%H", "refs/missions/one").stdout
+    ok(run_gitclaim(alice, "migrate", "--to", ns))
+    assert git(team, "log", "--format=%H", f"{ns}/one").stdout == history
+    # what is new in the namespace is judged: an unsigned write on top of the old history is refused
+    before = tip(team, f"{ns}/one")
+    assert before is not None
+    git(plain, "fetch", "-q", "origin", f"{ns}/one")
+    text = git(team, "show", f"{ns}/one:mission.md").stdout
+    late = forge(plain, text, message(
+        "chore(mission): heartbeat one", "heartbeat", instance(plain), epoch="1"), [before], None)
+    line = assert_refused(push(plain, late, f"{ns}/one"), team, f"{ns}/one", before)
+    assert line.startswith(f"gitclaim-guard: {ns}/one: refused: commit {late[:12]} is unsigned"), line
