@@ -66,19 +66,39 @@ class Signer(NamedTuple):
         """Sign a payload and verify the signature against this key's public half, as a reader of a mission
         commit would; the public key (`<type> <base64>`). Raises SigningError saying what is wrong."""
         public = self.public_key()
+        try:
+            self.check_against(f"{CHECK_PRINCIPAL} {public}\n".encode(), CHECK_PRINCIPAL, None)
+        except SigningError as err:
+            if "does not accept" not in str(err):
+                raise
+            raise SigningError(f"the signature made with {self.describe()} does not verify with its public "
+                               f"key {public[:40]}...: the .pub file is not the private key's") from None
+        return public
+
+    def check_against(self, allowed: bytes, principal: str, revoked: bytes | None) -> None:
+        """Sign a payload now and have ssh-keygen verify it as `principal` of the allowed-signers text `allowed`
+        (with the revocation list `revoked`): what a trust list's options (valid-before, namespaces) and
+        revocations say of this key today. Raises SigningError when it does not verify."""
         payload = b"gitclaim signing check\n"
         signature = self.sign(payload)
         with tempfile.TemporaryDirectory(prefix="gitclaim-sign-") as tmp:
-            allowed, sig = Path(tmp) / "allowed_signers", Path(tmp) / "payload.sig"
-            allowed.write_text(f"{CHECK_PRINCIPAL} {public}\n", encoding="utf-8")
-            sig.write_text(signature, encoding="ascii")
-            args = ["-Y", "verify", "-f", str(allowed), "-I", CHECK_PRINCIPAL, "-n", NAMESPACE, "-s", str(sig)]
+            files = Path(tmp)
+            (files / "allowed_signers").write_bytes(allowed)
+            (files / "payload.sig").write_text(signature, encoding="ascii")
+            args = ["-Y", "verify", "-f", str(files / "allowed_signers"), "-I", principal, "-n", NAMESPACE,
+                    "-s", str(files / "payload.sig")]
+            if revoked is not None:
+                (files / "revoked_signers").write_bytes(revoked)
+                args += ["-r", str(files / "revoked_signers")]
             try:
                 _ssh_keygen(args, payload, self)
-            except SigningError:
-                raise SigningError(f"the signature made with {self.describe()} does not verify with its public "
-                                   f"key {public[:40]}...: the .pub file is not the private key's") from None
-        return public
+            except SigningError as err:
+                reason = str(err).partition("; check the key")[0].split(f"{self.describe()}: ", 1)[-1]
+                reason = reason.split("allowed_signers:", 1)[-1].lstrip("0123456789: ")  # no temporary path
+                if reason == "ssh-keygen failed":  # it says nothing more of a revoked key or a refused line
+                    reason = "the key is revoked, or its line does not allow git signatures"
+                raise SigningError(f"the trust list does not accept a signature by {self.describe()} as "
+                                   f"{principal}: {reason}") from None
 
 
 def signer_from(get: Callable[[str], str | None], env: Mapping[str, str], cwd: Path) -> Signer | None:

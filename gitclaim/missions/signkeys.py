@@ -52,8 +52,9 @@ def principal_for(repo: Repo, given: str | None) -> str:
         raise InvalidInput("no principal for the trust list: give --principal NAME (an email or agent name), or "
                            "set git config user.email")
     if not _PRINCIPAL.match(principal):
+        fix = "" if given is not None else "; give one with --principal NAME"
         raise InvalidInput(f"{source} {principal!r} cannot be a principal: one word without blanks, quotes or "
-                           "commas, not starting with '#' (e.g. agent-7@ci)")
+                           f"commas, not starting with '#' (e.g. agent-7@ci){fix}")
     return principal
 
 

@@ -39,9 +39,11 @@ def signing_checks(store: Store) -> tuple[list[Check], dict[str, Any]]:
     trust = store.trust()
     info["trust_source"] = trust.source
     checks.append(_trust_list(trust, required, signer is not None, store.repo.remote))
-    if public is not None:
+    if public is not None and signer is not None:
         info["principal"] = trust.principal_for(public)
         checks.append(_trusted(store, trust, public, info["principal"], required))
+        if info["principal"] is not None:
+            checks.append(_accepted(signer, trust, info["principal"], required))
     return checks, info
 
 
@@ -107,6 +109,19 @@ def _trusted(store: Store, trust: TrustList, public: str, principal: str | None,
     return Check("trusted key", False, f"this clone's key is not in the trust list on {where}: its claims show "
                  f"untrusted{void}", f"add this line to {TRUST_FILE} on the default branch: {name} {public}",
                  required=required)
+
+
+def _accepted(signer: Signer, trust: TrustList, principal: str, required: bool) -> Check:
+    """Listed is not enough: the line's options (valid-after, valid-before, namespaces) and the revocation list
+    decide whether a signature made now is good."""
+    try:
+        signer.check_against(trust.allowed, principal, trust.revoked)
+    except SigningError as err:
+        return Check("trusted now", False, f"{err}: its new claims show untrusted or bad",
+                     f"check the options on its line in {TRUST_FILE} (valid-after, valid-before, namespaces) and "
+                     f"{REVOKED_FILE}, or set up another key: {SETUP}", required=required)
+    return Check("trusted now", True, f"a signature made now verifies as {principal} against the trust list and "
+                 "its revocations", required=required)
 
 
 def _short(public: str) -> str:

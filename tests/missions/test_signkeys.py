@@ -170,6 +170,16 @@ def test_bad_options_change_nothing(make_clone, args: list[str], message: str) -
     assert config(clone) is None and not (clone / "NEWKEY").exists()
 
 
+def test_a_default_principal_that_cannot_be_one_is_refused_with_the_fix(make_clone, key: Path) -> None:
+    clone = make_clone("a")
+    git(clone, "config", "gitclaim.user", "Alice Smith")
+    res = run_gitclaim(clone, "init", "--signing-key", str(key))
+    assert one_line(res, 2) == ("gitclaim: the default principal (gitclaim.user, else user.email) 'Alice Smith' "
+                                "cannot be a principal: one word without blanks, quotes or commas, not starting "
+                                "with '#' (e.g. agent-7@ci); give one with --principal NAME")
+    assert config(clone) is None
+
+
 def test_a_failing_init_removes_the_key_it_created(make_clone, tmp_path: Path) -> None:
     clone = make_clone("a", init=False)
     path = tmp_path / "fresh"

@@ -14,7 +14,7 @@ from tests.server.test_guard import hook_runs_this_gitclaim  # noqa: F401  (the 
 from tests.support.signing import commit_to_main, make_key, public_key, trust_line, use_key
 
 REQUIRED = "signing:\n  required: true\n"
-SIGNING = ("signing required", "signing key", "trust list", "trusted key")
+SIGNING = ("signing required", "signing key", "trust list", "trusted key", "trusted now")
 
 
 def doctor_json(clone: Path, code: int, env: dict[str, str] | None = None) -> dict:
@@ -60,7 +60,9 @@ def test_a_trusted_key_that_signs(make_clone, bare_remote: Path, tmp_path: Path)
         f"key ssh-ed25519 ...{short}",
         f"ok    trust list: 2 principals in {TRUST_FILE} on refs/remotes/origin/HEAD (as of the last fetch)",
         "ok    trusted key: this clone's key is in the trust list as alice@agents: its claims show good "
-        "(alice@agents)"]
+        "(alice@agents)",
+        "ok    trusted now: a signature made now verifies as alice@agents against the trust list and its "
+        "revocations"]
     data = doctor_json(clone, 0)
     assert data["signing"] == {"required": False, "key": str(key), "key_source": "git config gitclaim.signingKey",
                                "signs": True, "public_key": public_key(key),
@@ -149,3 +151,36 @@ def test_the_probe_is_signed_so_a_guard_that_requires_signing_accepts_it(make_cl
     git(clone, "config", "--unset", "gitclaim.signingKey")
     checks = {c["name"]: c for c in doctor_json(clone, 1)["checks"]}
     assert not checks["push refs/missions/*"]["ok"] and not checks["signing key"]["ok"]
+
+
+def test_a_listed_key_that_expired_or_was_revoked_is_not_trusted_now(make_clone, bare_remote: Path,
+                                                                    tmp_path: Path) -> None:
+    key = make_key(tmp_path / "keys", "alice")
+    commit_to_main(bare_remote, tmp_path / "admin", {
+        TRUST_FILE: f'alice@agents valid-before="20200101" {public_key(key)}\n'})
+    clone = make_clone("a")
+    use_key(clone, key)
+    checks = {c["name"]: c for c in doctor_json(clone, 0)["checks"]}
+    assert checks["trusted key"]["ok"]  # listed ...
+    fix = (f"check the options on its line in {TRUST_FILE} (valid-after, valid-before, namespaces) and "
+           ".gitclaim/revoked_signers, or set up another key: gitclaim init --signing-key FILE (or "
+           "--new-signing-key FILE for a new agent key)")
+    detail = checks["trusted now"]["detail"]
+    assert detail.startswith(f"the trust list does not accept a signature by {key} (git config "
+                             "gitclaim.signingKey) as alice@agents: key has expired: verify time ")
+    assert detail.endswith("> valid-before 2020-01-01T00:00:00: its new claims show untrusted or bad")
+    assert (checks["trusted now"]["ok"], checks["trusted now"]["required"], checks["trusted now"]["fix"]) == (
+        False, False, fix)
+    # revoked, where signing is required: a failure
+    commit_to_main(bare_remote, tmp_path / "admin", {TRUST_FILE: trust_line("alice@agents", key),
+                                                     ".gitclaim/revoked_signers": public_key(key) + "\n",
+                                                     ".gitclaim.yaml": REQUIRED})
+    git(clone, "pull", "-q", "origin", "main")
+    checks = {c["name"]: c for c in doctor_json(clone, 1)["checks"]}
+    assert checks["trusted now"] == {
+        "name": "trusted now", "ok": False, "required": True,
+        "detail": f"the trust list does not accept a signature by {key} (git config gitclaim.signingKey) as "
+                  "alice@agents: the key is revoked, or its line does not allow git signatures: its new claims "
+                  "show untrusted or bad", "fix": fix}
+    assert checks["trust list"]["detail"] == (f"1 principal in {TRUST_FILE} on refs/remotes/origin/HEAD, "
+                                              "revocations in .gitclaim/revoked_signers (as of the last fetch)")
