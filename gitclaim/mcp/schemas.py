@@ -231,6 +231,8 @@ class ChangeEvent(BaseModel):
     epoch: int | None = None
     commit: str | None = None
     time: str
+    signature: SignatureInfo | None = Field(None, description="The signature of the event's commit (null for "
+                                                              "a removed mission).")
 
 
 class WaitResult(BaseModel):

@@ -3,7 +3,8 @@
 Events come from the missions' histories, not from comparing two snapshots' states: every commit that landed
 between two fetches is one event, so a claim that was released again before the next fetch is still reported
 (two events). A poll with no change costs one no-op fetch and one for-each-ref; a change adds one `git log` and
-one `cat-file --batch` for all the changed missions together.
+one `cat-file --batch` for all the changed missions together, and one more `git log` checking the signatures of
+the new commits (core/trust.py; the trust list is read once, with one `cat-file`, at the first change).
 
 Conditions (`until`):
   changed   any event on a watched mission
@@ -18,12 +19,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gitclaim.core import mission as m
-from gitclaim.core import timeutil
+from gitclaim.core import timeutil, trust
 from gitclaim.core.refs import check_id
 from gitclaim.core.repo import Repo
 from gitclaim.core.store import Store
@@ -48,6 +49,8 @@ class WatchEvent:
     epoch: int | None
     commit: str | None
     time: datetime
+    signature: trust.Signature | None = None  # the commit's own (docs/signing.md); None for "removed"
+    marked: bool = False  # a signature that is not good is worth saying in describe() (see _mark)
 
     def to_json(self) -> dict[str, Any]:
         holder = ({"session": self.session, "user": self.user, "instance": self.instance}
@@ -56,13 +59,21 @@ class WatchEvent:
             "mission_id": self.mission_id, "action": self.action, "status_before": self.status_before,
             "status_after": self.status_after, "holder": holder, "epoch": self.epoch, "commit": self.commit,
             "time": timeutil.format_ts(self.time),
+            "signature": self.signature.to_json() if self.signature is not None else None,
         }
 
     def describe(self) -> str:
         moved = f"{self.status_before or '-'} -> {self.status_after or '-'}"
         who = f' holder "{self.session}" ({self.user}, instance {self.instance})' if self.instance else ""
         commit = f" {self.commit[:12]}" if self.commit else ""
-        return f"{timeutil.format_ts(self.time)} {self.mission_id} {self.action} {moved}{who}{commit}"
+        sig = self.signature
+        signed = ""
+        if sig is not None and sig.state == trust.GOOD:
+            signed = f" signed by {sig.principal}"
+        elif sig is not None and self.marked:
+            signed = f" {sig.state.upper() if sig.state != trust.NONE else 'UNSIGNED'}" + \
+                (f" (key {sig.key})" if sig.key else "")
+        return f"{timeutil.format_ts(self.time)} {self.mission_id} {self.action} {moved}{who}{commit}{signed}"
 
 
 def interval_setting(repo: Repo, given: str | None = None) -> float:
@@ -166,7 +177,24 @@ class Watcher:
             found.append(WatchEvent(mid, "removed", self._status.pop(mid, None), None, None, None, None, None, None,
                                     now))
         found.sort(key=lambda ev: ev.time)  # stable: each mission's own events keep their order
-        return found
+        return self._signed(found)
+
+    def _signed(self, found: list[WatchEvent]) -> list[WatchEvent]:
+        """The events with their commits' signatures: one `git log` for all of them (none for commits already
+        checked against this trust list). A commit that is not good is marked in the text only where the
+        default branch has a trust list, or when it is bad (as `list` and the board do)."""
+        oids = [ev.commit for ev in found if ev.commit]
+        if not oids:
+            return found
+        lists = self.store.trust()
+        sigs = trust.verify(self.store.git, lists, self.store.state_dir, oids)
+        listed = lists.allowed_oid is not None
+        out = []
+        for ev in found:
+            sig = sigs.get(ev.commit, trust.NO_SIGNATURE) if ev.commit else None
+            marked = sig is not None and (sig.state == trust.BAD or (listed and sig.state != trust.GOOD))
+            out.append(replace(ev, signature=sig, marked=marked))
+        return out
 
     def _check_ids(self) -> None:
         missing = [mid for mid in self.ids if mid not in self._tips]

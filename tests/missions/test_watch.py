@@ -70,7 +70,8 @@ def test_watch_json_events_and_claim_then_release_between_two_fetches(make_clone
     tip = subprocess.run(["git", "rev-parse", "refs/missions/m"], cwd=b, capture_output=True, text=True).stdout
     assert events[1]["commit"] == tip.strip()
     assert set(events[0]) == {"mission_id", "action", "status_before", "status_after", "holder", "epoch", "commit",
-                              "time"}
+                              "time", "signature"}
+    assert events[0]["signature"] == {"state": "none", "principal": None, "key": None}  # b signs nothing
 
 
 def test_watch_json_prints_one_object_a_line(make_clone: Callable[..., Path]) -> None:
