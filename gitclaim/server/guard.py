@@ -16,7 +16,9 @@ is gitclaim/hooks/install.py's.
 
 Identities are not authenticated by git: an instance id is written in mission.md for everyone to read, so a
 determined pusher can impersonate a holder. The guard stops mistakes and tools that ignore the protocol; where
-the server knows who pushes (gitolite's GL_USER), `gitclaim.guardRequireUser` binds claims to that user.
+the server knows who pushes (gitolite's GL_USER), `gitclaim.guardRequireUser` binds claims to that user; where
+signed claims are required (.gitclaim.yaml `signing.required`), server/signed.py binds them to the keys of the
+trust list committed at HEAD.
 """
 
 from __future__ import annotations

@@ -307,3 +307,32 @@ def test_a_migration_brings_its_old_unsigned_history_into_a_namespace_that_requi
         "chore(mission): heartbeat one", "heartbeat", instance(plain), epoch="1"), [before], None)
     line = assert_refused(push(plain, late, f"{ns}/one"), team, f"{ns}/one", before)
     assert line.startswith(f"gitclaim-guard: {ns}/one: refused: commit {late[:12]} is unsigned"), line
+
+
+@pytest.mark.parametrize(("proof", "kind", "why"), [
+    pytest.param(Proof(True, ALICE, Signature(NONE)), "takeover", None, id="void-unsigned"),
+    pytest.param(Proof(True, ALICE, Signature(BAD, "bob@agents", "SHA256:b")), "takeover", None, id="void-bad"),
+    pytest.param(Proof(True, ALICE, Signature(GOOD, "bob@agents", "SHA256:b")), None,
+                 "it takes the claim over as void (Gitclaim-Void-Claim: none), but that claim is signed good by "
+                 "bob@agents: a good claim is not void", id="good-is-not-void"),
+    pytest.param(Proof(False, ALICE, Signature(NONE)), None, "a claim is void only where signing is required",
+                 id="not-required"),
+])
+def test_judge_step_void_takeover(proof: Proof, kind: str | None, why: str | None) -> None:
+    prev = _held(claim_principal="bob@agents")
+    new = prev.evolve(claim_instance="cccc", claim_epoch=2, claim_principal="alice@agents")
+    trailers = {"action": "takeover", "instance": "cccc", "epoch": "2", "takeover": "steal", "void-claim": "none"}
+    step = rules.judge_step(prev, new, trailers, "", NOW, TTL, proof)
+    assert step.kind == (kind or "refused"), step
+    if why:
+        assert f"; {why}; a steal needs a stale claim" in str(step.problem), step.problem
+
+
+def test_a_bound_pusher_resumes_only_in_its_own_name() -> None:
+    prev = _held(claim_user="alice")
+    new = prev.evolve(claim_instance="bbbb", claim_epoch=2, claim_user="alice")
+    step = rules.Step("resume")
+    assert rules.judge_pusher(step, prev, new, "alice", "GL_USER") is None
+    assert rules.judge_pusher(step, prev, new, "bob", "GL_USER") == (
+        "the claim is recorded for claim_user 'alice', but 'bob' pushes it: this server requires claims in the "
+        "pushing user's name (set the git user name to 'bob')")
