@@ -166,6 +166,9 @@ def init_with_key(store: Store, remote: str, request: KeyRequest, *, hooks: bool
     report += record(store.repo, key)
     status = trust_status(store.trust(), key)
     report += trust_lines(status, key)
+    if store.settings.signing_required and not status["trusted"]:
+        report.append("this repository requires signed claims (.gitclaim.yaml signing.required): this clone can "
+                      "claim once that line is on the default branch and fetched (git fetch)")
     data = {"key": key.signer.key, "created": key.created, "principal": key.principal,
             "public_key": key.public_key, "line": key.line, "trust_file": TRUST_FILE,
             "trust_source": status["source"], "trusted": status["trusted"], "listed_as": status["listed_as"]}

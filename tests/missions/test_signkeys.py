@@ -170,6 +170,23 @@ def test_bad_options_change_nothing(make_clone, args: list[str], message: str) -
     assert config(clone) is None and not (clone / "NEWKEY").exists()
 
 
+def test_where_signing_is_required_init_says_the_key_must_be_listed_first(make_clone, bare_remote: Path,
+                                                                         key: Path, tmp_path: Path) -> None:
+    commit_to_main(bare_remote, tmp_path / "admin", {".gitclaim.yaml": "signing:\n  required: true\n"})
+    clone = make_clone("a", init=False)
+    res = ok(clone, "init", "--signing-key", str(key), "--principal", "alice@agents")
+    assert res.stdout.splitlines()[-1] == (
+        "this repository requires signed claims (.gitclaim.yaml signing.required): this clone can claim once that "
+        "line is on the default branch and fetched (git fetch)")
+    commit_to_main(bare_remote, tmp_path / "admin", {TRUST_FILE: trust_line("alice@agents", key)})
+    git(clone, "fetch", "-q", "origin")
+    res = ok(clone, "init", "--signing-key", str(key), "--principal", "alice@agents")
+    assert res.stdout.splitlines()[-1] == ("this key is already in the trust list on refs/remotes/origin/HEAD as "
+                                           "alice@agents")
+    ok(clone, "new", "m1", "--title", "One")
+    ok(clone, "claim", "m1")
+
+
 def test_a_default_principal_that_cannot_be_one_is_refused_with_the_fix(make_clone, key: Path) -> None:
     clone = make_clone("a")
     git(clone, "config", "gitclaim.user", "Alice Smith")
