@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -200,11 +201,12 @@ def list_cache(ctx: Ctx) -> Section:
     sizes = ctx.sizes or ([10000] if ctx.quick else [10000, 100000])
     sec.intro = (
         "Missions created in bulk (one `git fast-import`), the clone made with `git clone` + `gitclaim init` "
-        "(which now packs the mission refs). 'warm': the cache of parsed missions (`.git/gitclaim/cache`) "
-        "was filled by an earlier `list` and no mission moved since, as in an agent's or a person's repeated "
-        "`list`; 'cold': the cache file is deleted before each run. Floors: online, the no-op fetch gitclaim "
-        "runs plus `for-each-ref` piped into one `cat-file --batch` of every mission.md; offline, the latter "
-        "alone. Interleaved."
+        "(which packs the mission refs). 'warm': the listing cache (`.git/gitclaim/cache/listing`: the rows as "
+        "JSON text, stamped with the identity of the files holding the mission refs) was filled by an earlier "
+        "`list` and no mission moved since, as in an agent's or a person's repeated `list`; 'cold': the cache "
+        "directory (the listing and the parsed missions) is deleted before each run. Floors: online, the no-op "
+        "fetch gitclaim runs plus `for-each-ref` piped into one `cat-file --batch` of every mission.md; "
+        "offline, the latter alone. Interleaved."
     )
     rows = []
     for size in sizes:
@@ -215,12 +217,13 @@ def list_cache(ctx: Ctx) -> Section:
         clone = new_clone(ctx, remote, f"cache-{size}-clone")
         loose = len(list((clone / ".git" / "refs" / "missions").glob("*")))
         c.run([*GITCLAIM, "list", "--json"], clone)  # fills the cache
-        cache_file = clone / ".git" / "gitclaim" / "cache" / "missions.json"
+        cache_dir = clone / ".git" / "gitclaim" / "cache"
+        cache_file = cache_dir / "listing"
         read = "git for-each-ref --format='%(objectname):mission.md' refs/missions/ | git cat-file --batch >/dev/null"
         online = f"git {shlex.join(FETCH_ARGS)} && {read}"
 
-        def cold(i: int, clone: Path = clone, cache_file: Path = cache_file) -> float:
-            cache_file.unlink(missing_ok=True)
+        def cold(i: int, clone: Path = clone, cache_dir: Path = cache_dir) -> float:
+            shutil.rmtree(cache_dir, ignore_errors=True)  # the listing and the parsed missions
             return c.timed([*GITCLAIM, "list", "--json"], clone)
 
         runs = {
@@ -238,7 +241,7 @@ def list_cache(ctx: Ctx) -> Section:
             time_row(f"{label}: list --json, cache warm", got["warm"], got["floor_online"],
                      f"{GITCLAIM_TEXT} list --json"),
             time_row(f"{label}: list --json, cache cold", got["cold"], got["floor_online"],
-                     f"rm .git/gitclaim/cache/missions.json; {GITCLAIM_TEXT} list --json"),
+                     f"rm -r .git/gitclaim/cache; {GITCLAIM_TEXT} list --json"),
             time_row(f"{label}: floor, for-each-ref + cat-file", got["floor_offline"], None, read),
             time_row(f"{label}: list --offline --json, cache warm", got["offline"], got["floor_offline"],
                      f"{GITCLAIM_TEXT} list --offline --json"),

@@ -2,7 +2,7 @@
 
 Importing the CLI framework and dispatching through it cost more than a claim's own Python work (about 47 ms of
 a claim's fixed cost on the benchmark machine). This module recognises only well-formed invocations of claim,
-next, heartbeat, log, done and release: known options (`--opt value` or `--opt=value`), the right number of
+next, heartbeat, log, done, release and list: known options (`--opt value` or `--opt=value`), the right number of
 arguments, integers written as plain digits. Anything else (help, an unknown or misspelt option, a missing value,
 an argument starting with '-', a bad number) returns None and goes through the typer app, which says what is
 wrong exactly as it always has. Both ways end in the same functions of cli/hot.py.
@@ -29,6 +29,9 @@ SPECS: dict[str, tuple[tuple[str, ...], int, dict[str, tuple[str, str]]]] = {
         "--kind": ("kind", "str"), "--progress": ("progress", "int"), "--question": ("question", "str"),
         "--chosen": ("chosen", "str"), "--severity": ("severity", "str"), "--needs-human": ("needs_human", "flag"),
         "--task": ("task", "str"), **_EPOCH, **_JSON}),
+    # `list --archived` goes through typer: it reads the archive, which a warm listing does not need.
+    "list": ((), 0, {"--status": ("status", "str"), "--stale": ("stale", "flag"), "--offline": ("offline", "flag"),
+                     **_JSON}),
 }
 _INT = re.compile(r"-?[0-9]+")
 
@@ -79,13 +82,18 @@ def run(args: list[str]) -> int | None:
     if parsed is None:
         return None
     command, kwargs = parsed
-    from gitclaim.cli import hot
     from gitclaim.cli.output import OutputFailed, fail, internal_error, interrupted
     from gitclaim.errors import GitclaimError
 
-    targets: dict[str, Callable[..., None]] = {
-        "claim": hot.claim, "next": hot.next_mission, "heartbeat": hot.heartbeat, "log": hot.log, "done": hot.done,
-        "release": hot.release}
+    if command == "list":
+        from gitclaim.cli.listing import list_missions
+
+        targets: dict[str, Callable[..., None]] = {"list": list_missions}
+    else:
+        from gitclaim.cli import hot
+
+        targets = {"claim": hot.claim, "next": hot.next_mission, "heartbeat": hot.heartbeat, "log": hot.log,
+                   "done": hot.done, "release": hot.release}
     # The same answers as cli/app.py run_app gives for these failures.
     try:
         targets[command](**kwargs)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gitclaim.cli import hot
+from gitclaim.cli import hot, listing
 from gitclaim.cli.app import app
 from gitclaim.cli.options import AS, EPOCH, JSON, MISSION, OFFLINE, PRIORITY_HELP
-from gitclaim.cli.output import emit_json, line, table, warn
+from gitclaim.cli.output import emit_json, line, warn
 from gitclaim.cli.workspace import open_store
-from gitclaim.core import execlog, timeutil
+from gitclaim.core import execlog
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.core.refs import check_id
@@ -126,45 +126,7 @@ def list_cmd(
     json_out: bool = JSON,
 ) -> None:
     """List missions (one fetch, then one for-each-ref; only missions that changed since the last run are read)."""
-    store = open_store()
-    if offline:
-        warn(views.offline_note(store))
-    result = views.list_missions(store, status=status, stale_only=stale, archived=archived, fetch=not offline)
-    for err in result.broken:
-        warn(str(err))
-    if json_out:
-        emit_json([row for row in result.rows])
-        return
-    if not result.rows:
-        line(_nothing_listed(store, status, stale, archived))
-        return
-    rows = [_list_row(r) for r in result.rows]
-    headers = ["ID", "STATUS", "PRI", "HOLDER", "SINCE", "IDLE", "TITLE"]
-    if any(r["requires"] for r in result.rows):  # the column only when some mission has requirements
-        rows = [[*row[:-1], ",".join(r["requires"]), row[-1]] for row, r in zip(rows, result.rows, strict=True)]
-        headers.insert(-1, "REQUIRES")
-    marks = views.signature_marks(store, result.rows)
-    if any(marks):  # the column only when some claim is not good (docs/signing.md, "Reading signatures")
-        rows = [[*row[:-1], mark, row[-1]] for row, mark in zip(rows, marks, strict=True)]
-        headers.insert(-1, "SIGNATURE")
-    table(rows, headers)
-
-
-def _nothing_listed(store, status: str | None, stale: bool, archived: bool) -> str:
-    """Say what the filters found nothing for, not just 'no missions' while there are some."""
-    what = f"{'archived ' if archived else ''}missions" + (f" with status {status.upper()}" if status else "")
-    if stale:
-        return f"no stale {what} (none held and idle for more than {timeutil.format_duration(store.ttl)})"
-    return f"no {what}"
-
-
-def _list_row(r: dict) -> list[str]:
-    holder = r["claimed_by"] or "" if r["status"] in m.HELD else ""
-    since = (r["claimed_at"] or "") if r["status"] in m.HELD else ""
-    idle = r.get("idle") or ""
-    if r.get("stale"):
-        idle += " STALE"
-    return [r["mission_id"], r["status"], f"P{r['priority']}", holder, since, idle, r["title"]]
+    listing.list_missions(status=status, stale=stale, archived=archived, offline=offline, json_out=json_out)
 
 
 @app.command()

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from gitclaim.core import jsontext
 from gitclaim.errors import OUTPUT, GitclaimError
 
 
@@ -43,6 +44,21 @@ class GuardedStdout:
             return
         try:
             self._stream.flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def write_bytes(self, data: bytes) -> None:
+        """UTF-8 text already encoded (a listing from the cache): past the text layer, not decoded and encoded
+        again, when the stream writes UTF-8 anyway."""
+        if self._stream is None:
+            raise OutputFailed(None)
+        try:
+            buffer = getattr(self._stream, "buffer", None)
+            if buffer is None or (getattr(self._stream, "encoding", "") or "").lower() not in ("utf-8", "utf8"):
+                self._stream.write(data.decode())
+                return
+            self._stream.flush()
+            buffer.write(data)
         except OSError as exc:
             raise OutputFailed(exc) from None
 
@@ -107,75 +123,21 @@ _document_written = False
 def emit_json(data: Any) -> None:
     global _document_written
     _document_written = True
-    sys.stdout.write((_rows_json(data) if isinstance(data, list) else None)
+    sys.stdout.write((jsontext.rows(data) if isinstance(data, list) else None)
                      or json.dumps(data, indent=2, ensure_ascii=False))
     sys.stdout.write("\n")
 
 
-def _scalar(value: Any) -> str | None:
-    """One JSON scalar as json.dumps writes it (ensure_ascii=False), without the encoder's per-call overhead."""
-    kind = type(value)
-    if kind is str:
-        return _STR(value)
-    if value is None:
-        return "null"
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is int:
-        return int.__repr__(value)
-    if kind is float and value == value and value not in (float("inf"), float("-inf")):
-        return float.__repr__(value)
-    return None
-
-
-_STR = json.encoder.encode_basestring
-
-
-def _rows_json(rows: list[Any]) -> str | None:
-    """`json.dumps(rows, indent=2)` byte for byte, for a list of flat objects (a listing), built from the C
-    string encoder per value: with `indent`, json falls back to its pure-Python encoder, which took about as
-    long as everything else of a `list --json` of 10,000 missions. None for anything else."""
-    if not rows:
-        return None
-    keys: dict[str, str] = {}
-    out = []
-    for row in rows:
-        if type(row) is not dict or not row:
-            return None
-        fields = []
-        for key, value in row.items():
-            name = keys.get(key)
-            if name is None:
-                if type(key) is not str:
-                    return None
-                name = keys[key] = f"    {_STR(key)}: "
-            if type(value) is list:
-                items = [_scalar(v) for v in value]
-                if None in items:
-                    return None
-                text = "[\n      " + ",\n      ".join(items) + "\n    ]" if items else "[]"  # type: ignore[arg-type]
-            elif type(value) is dict:  # a flat object in a row (a claim's signature)
-                text = _flat_object(value)  # type: ignore[assignment]
-                if text is None:
-                    return None
-            else:
-                text = _scalar(value)  # type: ignore[assignment]
-                if text is None:
-                    return None
-            fields.append(name + text)
-        out.append("  {\n" + ",\n".join(fields) + "\n  }")
-    return "[\n" + ",\n".join(out) + "\n]"
-
-
-def _flat_object(value: dict[Any, Any]) -> str | None:
-    """An object of scalars as a member of a row, as `json.dumps(rows, indent=2)` writes it; None otherwise."""
-    members = []
-    for key, item in value.items():
-        text = _scalar(item)
-        if type(key) is not str or text is None:
-            return None
-        members.append(f"      {_STR(key)}: {text}")
-    return "{\n" + ",\n".join(members) + "\n    }" if members else "{}"
+def emit_json_bytes(data: bytes) -> None:
+    """A JSON document already written as UTF-8 text (a listing from the listing cache, missions/listcache.py)."""
+    global _document_written
+    _document_written = True
+    write = getattr(sys.stdout, "write_bytes", None)
+    if write is None:  # not the CLI's guarded stdout (the library called from a script)
+        sys.stdout.write(data.decode() + "\n")
+        return
+    write(data)
+    write(b"\n")
 
 
 def line(text: str = "") -> None:

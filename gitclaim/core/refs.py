@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gitclaim.errors import InvalidInput
+from gitclaim.errors import CorruptMission, InvalidInput
 
 MAX_ID_LENGTH = 100
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -50,6 +50,21 @@ DEFAULT_NAMESPACE = "refs/missions"
 LOCAL_PREFIX = "refs/missions/"
 LOCAL_ARCHIVE = "refs/gitclaim/archive"
 _COMPONENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def classify(refs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[CorruptMission]]:
+    """The (mission id, oid) of for-each-ref's (refname, oid) under LOCAL_PREFIX, and an error for each ref whose
+    name is no valid id (written by hand or by another tool: gitclaim cannot address it, but must not hide it)."""
+    valid, invalid = [], []
+    for ref, oid in refs:
+        mission_id = ref[len(LOCAL_PREFIX):]
+        problem = id_problem(mission_id)
+        if problem:
+            invalid.append(CorruptMission(f"ref {ref}: its name is not a valid mission id (it {problem}); "
+                                          "gitclaim ignores it: rename or delete it on the remote"))
+        else:
+            valid.append((mission_id, oid))
+    return valid, invalid
 
 
 def namespace_problem(name: str) -> str | None:

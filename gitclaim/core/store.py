@@ -13,19 +13,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitclaim.core import git as g
 from gitclaim.core import mission as m
-from gitclaim.core import pushing, trust
-from gitclaim.core.message import MissionMessage
-from gitclaim.core.objects import ObjectWriter
-from gitclaim.core.refs import LOCAL_PREFIX, Namespace, check_id, id_problem, mission_ref
+from gitclaim.core.refs import LOCAL_PREFIX, Namespace, check_id, classify, mission_ref
 from gitclaim.core.repo import Repo
 from gitclaim.core.settings import Settings
-from gitclaim.core.signing import Signer
-from gitclaim.core.trust import TrustList
 from gitclaim.errors import Conflict, CorruptMission, GitclaimError, NotFound, RemoteError, SigningError
+
+if TYPE_CHECKING:  # what only writes need is imported when a write happens: reads start faster
+    from gitclaim.core.message import MissionMessage
+    from gitclaim.core.objects import ObjectWriter
+    from gitclaim.core.signing import Signer
+    from gitclaim.core.trust import TrustList
 
 MAX_ATTEMPTS = 8
 MISSIONS_PREFIX = LOCAL_PREFIX  # the local mirror, whatever the remote namespace (core/refs.py)
@@ -93,6 +94,8 @@ class Store:
     def objects(self) -> ObjectWriter:
         """Where this store's commits are built (blobs, trees and commits without a process each)."""
         if self._objects is None:
+            from gitclaim.core.objects import ObjectWriter
+
             self._objects = ObjectWriter.for_repo(self.git, self.repo.paths.common_dir, self.repo.config)
         return self._objects
 
@@ -103,6 +106,8 @@ class Store:
     def trust(self) -> TrustList:
         """The repository's trust list (core/trust.py), read once per command."""
         if self._trust is None:
+            from gitclaim.core import trust
+
             self._trust = trust.load(self.git, self.repo.remote, self.repo.paths.bare)
         return self._trust
 
@@ -176,21 +181,7 @@ class Store:
 
     def ids(self) -> list[tuple[str, str]]:
         """(mission id, tip oid) of every local mission ref; refs whose names are not valid ids are skipped."""
-        return self._refs()[0]
-
-    def _refs(self) -> tuple[list[tuple[str, str]], list[CorruptMission]]:
-        """The valid mission refs, and an error for each ref under refs/missions/ whose name is no valid id
-        (written by hand or by another tool: gitclaim cannot address it, but must not hide it either)."""
-        valid, invalid = [], []
-        for ref, oid in g.for_each_ref(self.git, MISSIONS_PREFIX):
-            mission_id = ref[len(MISSIONS_PREFIX):]
-            problem = id_problem(mission_id)
-            if problem:
-                invalid.append(CorruptMission(f"ref {ref}: its name is not a valid mission id (it {problem}); "
-                                              "gitclaim ignores it: rename or delete it on the remote"))
-            else:
-                valid.append((mission_id, oid))
-        return valid, invalid
+        return classify(g.for_each_ref(self.git, MISSIONS_PREFIX))[0]
 
     def all(self, *, bodies: bool = True) -> tuple[list[State], list[CorruptMission]]:
         """Every mission in the local mirror: one for-each-ref and one cat-file, whatever their number.
@@ -198,20 +189,23 @@ class Store:
 
         `bodies=False` (listings, `next`, `start`) returns missions without their body and reads them through
         the cache of parsed missions (core/cache.py): only missions whose tip moved are read and parsed."""
-        refs, broken = self._refs()
-        cache = None
-        if not bodies:
-            from gitclaim.core.cache import MissionCache
+        refs, broken = classify(g.for_each_ref(self.git, MISSIONS_PREFIX))
+        found, bad = self.read(refs, cached=not bodies, every=True)
+        states = [State(found[mission_id], oid) for mission_id, oid in refs if mission_id in found]
+        return states, [*broken, *bad]
 
-            cache = MissionCache.open(self.repo.paths.common_dir, self.repo.get("extensions.objectformat") or "sha1")
-        found: dict[str, m.Mission] = {}
-        todo = refs
-        if cache is not None:
-            for mission_id, oid in refs:
-                hit = cache.get(mission_id, oid)
-                if hit is not None:
-                    found[mission_id] = hit
-            todo = [(mission_id, oid) for mission_id, oid in refs if mission_id not in found]
+    def read(self, refs: list[tuple[str, str]], *, cached: bool = True, every: bool = False
+             ) -> tuple[dict[str, m.Mission], list[CorruptMission]]:
+        """The missions at (id, tip oid), one cat-file for all to read, an error for each unreadable one. `cached`:
+        no bodies, through the parse cache; `every`: `refs` are all mission refs (the cache forgets the rest)."""
+        from gitclaim.core.cache import MissionCache  # only reads of many missions need it
+
+        algo = self.repo.get("extensions.objectformat") or "sha1"
+        cache = MissionCache.open(self.repo.paths.common_dir, algo) if cached else None
+        found: dict[str, m.Mission] = {} if cache is None else {
+            mission_id: hit for mission_id, oid in refs if (hit := cache.get(mission_id, oid)) is not None}
+        todo = [(mission_id, oid) for mission_id, oid in refs if mission_id not in found]
+        broken: list[CorruptMission] = []
         blobs = g.cat_file_batch(self.git, [f"{oid}:{m.FILENAME}" for _, oid in todo])
         parsed = 0
         for (mission_id, oid), blob in zip(todo, blobs, strict=False):
@@ -226,11 +220,10 @@ class Store:
                 parsed += 1
             found[mission_id] = mission
         if cache is not None:
-            dropped = cache.keep_only({f"{mission_id} {oid}" for mission_id, oid in refs})
+            dropped = every and cache.keep_only({f"{mission_id} {oid}" for mission_id, oid in refs})
             if parsed or dropped or not cache.loaded:
                 cache.save()
-        states = [State(found[mission_id], oid) for mission_id, oid in refs if mission_id in found]
-        return states, broken
+        return found, broken
 
     def require(self, mission_id: str) -> State:
         check_id(mission_id)
@@ -351,6 +344,8 @@ class Store:
         Updates name local refs (refs/missions/<id>, refs/gitclaim/archive): they are pushed, and leased, under
         their names in the namespace (`Namespace.remote_ref`), or under the names `names` gives (`migrate`, whose
         `refspecs` fetch those remote refs back into the local ones)."""
+        from gitclaim.core import pushing
+
         reread = False
         for _ in range(MAX_ATTEMPTS):
             updates = plan(reread)

@@ -7,7 +7,6 @@ Library code: returns data, raises GitclaimError, never prints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from gitclaim.core import execlog, timeutil
@@ -19,6 +18,7 @@ from gitclaim.core.refs import check_id
 from gitclaim.core.store import State, Store
 from gitclaim.core.trust import Signature
 from gitclaim.errors import InvalidInput, NotFound
+from gitclaim.missions.listcache import offline_note as offline_note  # `show --offline` says it too
 
 # ---- list -------------------------------------------------------------------------------------------------
 
@@ -102,14 +102,6 @@ class View:
         data["files"] = self.files
         data["history"] = [ev.to_json() for ev in self.events]
         return data
-
-
-def offline_note(store: Store) -> str:
-    """What a read that did not fetch says about the age of what it shows."""
-    age = store.repo.mirror_age()
-    if age is None:
-        return "offline: this clone has never fetched missions (run: gitclaim sync)"
-    return f"offline: missions as last fetched {timeutil.format_duration(timedelta(seconds=age))} ago"
 
 
 def find(store: Store, mission_id: str, *, fetch: bool = True) -> tuple[State, bool]:

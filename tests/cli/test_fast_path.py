@@ -28,6 +28,9 @@ from tests.helpers import run_gitclaim
     (["done", "m1", "--summary", "ok"], ("done", {"mission_id": "m1", "summary": "ok"})),
     (["release", "m1", "--note", "later", "--epoch=-1"], ("release", {"mission_id": "m1", "note": "later",
                                                                     "epoch": -1})),
+    (["list"], ("list", {})),
+    (["list", "--offline", "--json", "--status=active", "--stale"],
+     ("list", {"offline": True, "json_out": True, "status": "active", "stale": True})),
 ])
 def test_plain_invocations_are_parsed(args: list[str], expected: tuple) -> None:
     assert parse(args) == expected
@@ -37,7 +40,8 @@ def test_plain_invocations_are_parsed(args: list[str], expected: tuple) -> None:
     ["claim"], ["claim", "a", "b"], ["claim", "m1", "--help"], ["claim", "-h"], ["claim", "m1", "--as"],
     ["claim", "m1", "--as", "--json"], ["claim", "m1", "--stael"], ["claim", "--", "m1"], ["claim", "-m1"],
     ["claim", "m1", "--json=yes"], ["heartbeat", "m1", "--epoch", "x"], ["heartbeat", "m1", "--epoch", " 3"],
-    ["next", "m1"], ["list"], ["show", "m1"], ["--json", "claim", "m1"], [],
+    ["next", "m1"], ["list", "--archived"], ["list", "m1"], ["list", "--status"], ["show", "m1"],
+    ["--json", "claim", "m1"], [],
 ])
 def test_anything_else_is_left_to_typer(args: list[str]) -> None:
     assert parse(args) is None
@@ -52,7 +56,8 @@ def imported(clone: Path, *args: str) -> set[str]:
 def test_hot_commands_do_not_import_the_cli_framework(make_clone) -> None:
     a = make_clone("a")
     assert run_gitclaim(a, "new", "m1", "--title", "One").returncode == 0
-    for args in (["claim", "m1", "--as", "me"], ["heartbeat", "m1"], ["log", "m1", "note"], ["next"]):
+    for args in (["claim", "m1", "--as", "me"], ["heartbeat", "m1"], ["log", "m1", "note"], ["next"],
+                 ["list", "--json"], ["list", "--offline"]):
         mods = imported(a, *args)
         assert "gitclaim" in mods and not {"typer", "click", "yaml", "git"} & mods, args
     assert "typer" in imported(a, "claim", "m1", "--help")
@@ -89,3 +94,17 @@ def test_same_output_and_exit_codes_both_ways(make_clone) -> None:
     taken = [run_gitclaim(b, "claim", "m1"), run_gitclaim(b, "claim", "m2", env={"GITCLAIM_NO_FAST_PATH": "1"})]
     assert [r.returncode for r in taken] == [3, 3]  # finished missions: refused the same way
     assert normalize(taken[0].stderr) == normalize(taken[1].stderr)
+
+
+def test_list_the_same_both_ways(make_clone) -> None:
+    a = make_clone("a")
+    for mid in ("m1", "m2"):
+        assert run_gitclaim(a, "new", mid, "--title", f"T {mid}").returncode == 0
+    assert run_gitclaim(a, "claim", "m2", "--as", "me").returncode == 0
+    for step in (["list"], ["list", "--json"], ["list", "--status", "queued"], ["list", "--json", "--stale"],
+                 ["list", "--status", "bogus"], ["list", "--status", "bogus", "--json"], ["list", "--offline"]):
+        fast = run_gitclaim(a, *step)
+        slow = run_gitclaim(a, *step, env={"GITCLAIM_NO_FAST_PATH": "1"})
+        idle = re.compile(r"\b\d+s\b")  # the idle time and the mirror's age may pass a second in between
+        assert (fast.returncode, idle.sub("-", fast.stdout), idle.sub("-", fast.stderr)) == \
+            (slow.returncode, idle.sub("-", slow.stdout), idle.sub("-", slow.stderr)), step
