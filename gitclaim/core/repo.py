@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -190,6 +188,8 @@ class Repo:
         if current and bound is None:  # made before ids were bound: bind it where it is now
             self._set(self.instance_dir_key, here)
             return current
+        import secrets  # only when an instance id is made
+
         new_id = secrets.token_hex(6)
         self._set(self.instance_key, new_id)
         self._set(self.instance_dir_key, here)
@@ -235,6 +235,8 @@ class Repo:
             except UnicodeEncodeError:
                 raise InvalidInput("the session description (--as / GITCLAIM_AS) is not valid UTF-8 text") from None
             return text
+        import socket  # only where no session description was given
+
         return f"{self.user()}@{socket.gethostname()}"
 
     def commit_env(self, when: str) -> dict[str, str]:

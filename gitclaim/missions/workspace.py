@@ -16,9 +16,8 @@ from pathlib import Path
 from gitclaim.core import settings as settings_file
 from gitclaim.core.repo import Repo, open_repo
 from gitclaim.core.settings import Settings
-from gitclaim.core.store import Store
+from gitclaim.core.store import Outcome, Store
 from gitclaim.errors import Conflict, GitclaimError
-from gitclaim.missions import agents
 
 
 def open_store(cwd: Path | str | None = None, *, on_warning: Callable[[str], None] | None = None,
@@ -35,10 +34,18 @@ def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | N
            check_namespace: bool = True) -> Store:
     if check_namespace:
         repo.check_namespace(settings.namespace)
-    store = Store(repo, settings, after_write=(agents.after_write,), on_warning=on_warning)
+    store = Store(repo, settings, after_write=(_agents_file,), on_warning=on_warning)
     # The effects every front end needs on a store, attached in one place so none forgets one.
     store.explain_missing = lambda mission_id: archived_conflict(store, mission_id)
     return store
+
+
+def _agents_file(store: Store, out: Outcome) -> str | None:
+    """The agents file's "Active Mission" section follows every landed write (missions/agents.py), imported
+    only when a write lands: reads never need it."""
+    from gitclaim.missions import agents
+
+    return agents.after_write(store, out)
 
 
 def archived_conflict(store: Store, mission_id: str) -> GitclaimError | None:
