@@ -8,7 +8,7 @@ so an agent may call its session whatever it likes. See docs/protocol.md.
 
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass, field
 
 TRAILER_PREFIX = "Gitclaim-"
@@ -31,7 +31,8 @@ class MissionMessage:
         for key, value in self.trailers.items():
             if value is not None and value != "":
                 trailer_lines.append(f"{TRAILER_PREFIX}{key}: {one_line(str(value))}")
-        trailer_lines.append(f"{TRAILER_PREFIX}Nonce: {secrets.token_hex(8)}")
+        # os.urandom is what secrets.token_hex reads; importing secrets (hmac, base64) costs every write.
+        trailer_lines.append(f"{TRAILER_PREFIX}Nonce: {os.urandom(8).hex()}")
         return "\n".join([*lines, "", *trailer_lines]) + "\n"
 
 

@@ -42,7 +42,9 @@ def _wired(repo: Repo, settings: Settings, on_warning: Callable[[str], None] | N
 
 def _agents_file(store: Store, out: Outcome) -> str | None:
     """The agents file's "Active Mission" section follows every landed write (missions/agents.py), imported
-    only when a write lands: reads never need it."""
+    only when there is such a file to keep (its setting, agents.CONFIG_KEY): most clones have none."""
+    if not out.changed or not store.repo.get("gitclaim.agentsfile"):
+        return None
     from gitclaim.missions import agents
 
     return agents.after_write(store, out)

@@ -63,6 +63,25 @@ def test_hot_commands_do_not_import_the_cli_framework(make_clone) -> None:
     assert "typer" in imported(a, "claim", "m1", "--help")
 
 
+def modules(clone: Path, *args: str) -> set[str]:
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "gitclaim", *args], cwd=clone,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return {m.group(1) for m in re.finditer(r"import time:.*\|\s*([\w.]+)\s*$", res.stderr, re.M)}
+
+
+def test_reads_and_writes_import_only_what_they_use(make_clone) -> None:
+    a = make_clone("a")
+    assert run_gitclaim(a, "new", "m1", "--title", "One").returncode == 0
+    listed = modules(a, "list", "--json")
+    assert "gitclaim.missions.listcache" in listed
+    assert not {"gitclaim.core.pushing", "gitclaim.core.objects", "gitclaim.core.message",
+                "gitclaim.core.transitions", "gitclaim.missions.views", "gitclaim.missions.agents"} & listed
+    claimed = modules(a, "claim", "m1", "--as", "me")
+    assert "gitclaim.core.pushing" in claimed
+    assert not {"secrets", "hmac", "socket", "gitclaim.missions.agents", "gitclaim.missions.views"} & claimed
+
+
 def normalize(text: str) -> str:
     text = re.sub(r"\b[0-9a-f]{40}\b", "<oid>", text)
     return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text).replace("m2", "m1")
