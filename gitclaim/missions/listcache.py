@@ -210,7 +210,12 @@ def _keys(listing: Listing) -> tuple[list[tuple[str, str]], list[str], list[str]
 
 def _header(digest: str, algo: str, stamp: dict[str, Any] | None) -> dict[str, Any]:
     return {"cache": FORMAT, "mission_format": m.FORMAT_VERSION, "gitclaim": __version__, "object_format": algo,
-            "sha256": digest, "refs": stamp}
+            "fields": _FIELDS, "sha256": digest, "refs": stamp}
+
+
+# The rows' keys: a gitclaim whose missions have other fields (a development build of the same version) does not
+# read this listing.
+_FIELDS = ",".join(f.json for f in m.FIELDS)
 
 
 def _digest(stamp: Any, rest: bytes | memoryview) -> str:
