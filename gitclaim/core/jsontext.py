@@ -30,33 +30,24 @@ def scalar(value: Any) -> str | None:
     return None
 
 
-def member(key: str, value: Any) -> str | None:
-    """One member of an object that is an element of a top-level array (4 spaces in), without the separator;
-    None when `value` is not a scalar, a list of scalars or an object of scalars (a claim's signature)."""
-    if type(value) is list:
-        items = [scalar(v) for v in value]
-        if None in items:
-            return None
-        text = "[\n      " + ",\n      ".join(items) + "\n    ]" if items else "[]"  # type: ignore[arg-type]
-    elif type(value) is dict:
-        members = [(key, scalar(item)) for key, item in value.items()]
-        if any(type(k) is not str or v is None for k, v in members):
-            return None
-        text = "{\n" + ",\n".join(f"      {STR(k)}: {v}" for k, v in members) + "\n    }" if members else "{}"
+def member(key: str, value: Any) -> str:
+    """One member of an object that is an element of a top-level array (4 spaces in), without the separator.
+    Scalars, lists of scalars and objects of scalars (a claim's signature) are written from the C string
+    encoder; anything else by json itself, indented to its place. TypeError for what JSON cannot hold."""
+    if type(value) is list and all(scalar(v) is not None for v in value):
+        text = "[\n      " + ",\n      ".join(map(scalar, value)) + "\n    ]" if value else "[]"  # type: ignore[arg-type]
+    elif type(value) is dict and all(type(k) is str and scalar(v) is not None for k, v in value.items()):
+        text = ("{\n" + ",\n".join(f"      {STR(k)}: {scalar(v)}" for k, v in value.items()) + "\n    }"
+                if value else "{}")
     else:
-        text = scalar(value)  # type: ignore[assignment]
-        if text is None:
-            return None
+        text = scalar(value) or json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
     return f"    {STR(key)}: {text}"
 
 
-def open_row(items: list[tuple[str, Any]]) -> str | None:
-    """An array element's object without its closing line: "  {\\n" and the members joined; `close_row` ends it
-    (after more members, if any). None when a value is not a scalar or a list of scalars."""
-    members = [member(key, value) for key, value in items]
-    if None in members:
-        return None
-    return "  {\n" + ",\n".join(members)  # type: ignore[arg-type]
+def open_row(items: list[tuple[str, Any]]) -> str:
+    """An array element's object without its closing line: "  {\n" and the members joined; `close_row` ends it
+    (after more members, if any)."""
+    return "  {\n" + ",\n".join(member(key, value) for key, value in items)
 
 
 def close_row(members: list[str]) -> str:
@@ -65,18 +56,15 @@ def close_row(members: list[str]) -> str:
 
 
 def rows(values: list[Any]) -> str | None:
-    """`json.dumps(values, indent=2, ensure_ascii=False)` for a non-empty list of non-empty flat objects with
-    string keys; None for anything else (the caller uses json.dumps then)."""
+    """`json.dumps(values, indent=2, ensure_ascii=False)` for a non-empty list of non-empty objects with string
+    keys; None for anything else (the caller uses json.dumps then)."""
     if not values:
         return None
     out = []
     for row in values:
         if type(row) is not dict or not row or any(type(key) is not str for key in row):
             return None
-        text = open_row(list(row.items()))
-        if text is None:
-            return None
-        out.append(text + "\n  }")
+        out.append(open_row(list(row.items())) + "\n  }")
     return array(out)
 
 

