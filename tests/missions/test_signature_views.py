@@ -91,8 +91,9 @@ def test_list_json_gives_every_mission_its_claims_signature(board, keys) -> None
     assert list(rows[0])[-3:] == ["idle", "stale", "signature"]
     # the signatures are kept by tip: a listing in which nothing moved checks none (one cat-file reads the trust
     # list); one that moved checks its commits in one git process, whatever their number
-    assert git_commands(board["bob"], "list", "--json", "--offline") == [
-        "rev-parse", "config", "for-each-ref", "cat-file"]
+    # (for-each-ref too, unless the files holding the mission refs are unchanged and settled: the listing cache)
+    assert [c for c in git_commands(board["bob"], "list", "--json", "--offline") if c != "for-each-ref"] == [
+        "rev-parse", "config", "cat-file"]
     ok(board["alice"], "log", "m-good", "more")
     ok(board["plain"], "log", "m-unsigned", "more")
     ok(board["bob"], "sync")
