@@ -107,6 +107,11 @@ def fence_problem(kind: str, prev: m.Mission | None, new: m.Mission, sig: Signat
             return (f"the claim records {said}, but the commit is signed by {sig.principal}: a claim records the "
                     "principal of the key that signs it (write it with gitclaim)")
         return None
+    if kind in ("holder", "unblock") and prev is not None and new.claim_instance \
+            and new.claim_principal != prev.claim_principal:
+        # Else an unblock (anyone's) or the holder could hand the claim to another key without a new epoch.
+        return (f"it changes claim_principal from {prev.claim_principal} to {new.claim_principal} without a new "
+                "epoch: only a claim, a takeover or a resume records the claim's principal")
     if kind == "holder" and prev is not None and prev.claim_principal != sig.principal:
         made = f"principal {prev.claim_principal}" if prev.claim_principal else "no principal of the trust list"
         return (f"it writes to the claim of {prev.holder_text()} (epoch {prev.claim_epoch}), made by {made}, but "

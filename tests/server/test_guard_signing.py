@@ -162,6 +162,21 @@ def test_required_signing_fences_claims_and_holder_writes_by_principal(team: Pat
     assert line == (f"gitclaim-guard: {REF}: refused: commit {forged[:12]}: it writes to the claim of {holder} "
                     "(epoch 1), made by principal alice@agents, but is signed by bob@agents: only the claim's "
                     "principal writes to it (fencing by principal); take other work: gitclaim next")
+    # bob unblocks alice's mission and hands her claim to his own key on the way
+    ok(run_gitclaim(alice, "log", "m1", "which database?", "--kind", "issue", "--needs-human"))
+    blocked, text = tip(team), remote_mission(team, "m1")
+    assert blocked is not None
+    git(bob, "fetch", "-q", "origin", REF)
+    handed = with_principal(set_fields(text, status="ACTIVE", blocked_reason=None), "bob@agents")
+    forged = forge(bob, handed, message("chore(mission): unblock m1", "unblock", "b0b0b0b0b0b0", epoch="1"),
+                   [blocked], keys["bob"])
+    line = assert_refused(push(bob, forged, REF), team, REF, blocked)
+    assert line == (f"gitclaim-guard: {REF}: refused: commit {forged[:12]}: it changes claim_principal from "
+                    "alice@agents to bob@agents without a new epoch: only a claim, a takeover or a resume records "
+                    "the claim's principal")
+    ok(run_gitclaim(bob, "unblock", "m1", "--note", "use sqlite"))  # an honest unblock, by anyone
+    before, text = tip(team), remote_mission(team, "m1")
+    assert before is not None
     # bob "takes over" alice's live, good claim as if it were void
     taken = with_principal(set_fields(text, claim_instance="b0b0b0b0b0b0", claim_epoch=2), "bob@agents")
     forged = forge(bob, taken, message("chore(mission): take over m1", "takeover", "b0b0b0b0b0b0", epoch="2",
