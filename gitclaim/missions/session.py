@@ -62,7 +62,7 @@ def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartRep
             sig = sigs.get(st.mission_id)
             row = views.row(st.mission, now, claims.is_stale(st.mission, now, ttl), sig)
             here = st.mission.claim_instance == actor.instance
-            if here or _same_agent(actor, sig):
+            if here or _same_agent(actor, st.mission, sig):
                 row["resume"] = None if here else f"gitclaim claim {st.mission_id}"
                 tail = execlog.history(store, st, limit=LOG_TAIL, cat=cat)
                 row["log_tail"] = [f"{e.when.strftime('%Y-%m-%d %H:%M')} - {execlog.describe(e)}"
@@ -79,10 +79,11 @@ def start(store: Store, actor: claims.Actor, *, claim: bool = False) -> StartRep
     return report
 
 
-def _same_agent(actor: claims.Actor, sig: Signature | None) -> bool:
-    """The claim was made, from another clone, by this clone's principal: its signature proves it, not the
-    principal a mission.md names (anyone can write that)."""
-    return actor.principal is not None and sig is not None and sig.state == GOOD and sig.principal == actor.principal
+def _same_agent(actor: claims.Actor, mission: m.Mission, sig: Signature | None) -> bool:
+    """The claim was made, from another clone, by this clone's principal: its signature proves it (anyone can
+    write a principal into mission.md), and the principal it records is the one `claim` resumes by."""
+    return actor.principal is not None and mission.claim_principal == actor.principal and sig is not None \
+        and sig.state == GOOD and sig.principal == actor.principal
 
 
 def _claim_top(store: Store, actor: claims.Actor, report: StartReport) -> None:

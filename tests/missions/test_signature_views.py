@@ -232,3 +232,17 @@ def test_start_lists_this_agents_missions_from_another_clone_and_resumes_them(ba
     ok(first, "new", "m6", "--title", "Mission m6")
     got = json.loads(ok(bob, "claim", "m6", "--json").stdout)
     assert (got["action"], got["previous"]) == ("claim", None)
+
+
+def test_start_lists_as_yours_only_what_claim_resumes(bare_remote, tmp_path, make_clone, keys) -> None:
+    # claimed while alice's key was not yet in the trust list: the claim records no principal, so claim would not
+    # resume it, even once its signature reads good
+    first = clone_with(make_clone, "first", keys["alice"])
+    ok(first, "new", "m1", "--title", "Mission m1")
+    ok(first, "claim", "m1")
+    trust(bare_remote, tmp_path, keys)
+    again = clone_with(make_clone, "again", keys["alice"])
+    data = json.loads(ok(again, "start", "--json").stdout)
+    assert data["mine"] == []
+    assert [(r["mission_id"], r["principal"], r["signature"]["state"]) for r in data["others"]] == [
+        ("m1", None, "good")]
