@@ -145,3 +145,18 @@ def test_verify_of_an_unknown_mission_is_exit_4_and_reads_nothing_more(team, mak
     assert one_line(run_gitclaim(alice, "verify", "m1", "nosuch"), 4) == "gitclaim: no mission 'nosuch' on remote " \
         "'origin'"
     assert one_line(run_gitclaim(alice, "verify", "Bad Id"), 2).startswith("gitclaim: invalid mission id")
+
+
+def test_fencing_follows_the_claim_through_a_takeover(team, make_clone, keys) -> None:
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    bob = signed_clone(make_clone, "bob", keys["bob"])
+    ok(alice, "new", "m1", "--title", "One")
+    ok(alice, "claim", "m1")
+    ok(bob, "claim", "m1", "--force", "--reason", "alice is away")
+    ok(bob, "heartbeat", "m1")
+    data = json.loads(ok(bob, "verify", "--json").stdout)
+    commits = data["missions"][0]["commits"]
+    assert [(c["action"], c["signature"]["principal"], c["claim_principal"]) for c in commits] == [
+        ("create", "alice@agents", None), ("claim", "alice@agents", None), ("takeover", "bob@agents", None),
+        ("heartbeat", "bob@agents", "bob@agents")]
+    assert data["ok"] is True
