@@ -106,6 +106,13 @@ def signing_principal(store: Store) -> str | None:
         return None
 
 
+def own_claim(store: Store, state: State, principal: str) -> bool:
+    """The mission's claim is signed good by `principal`: what lets that principal resume it from another clone
+    (anyone can write a principal into mission.md; only the key proves it). The guard judges a resume alike."""
+    sig = claim_signature(store, state)
+    return sig is not None and sig.state == GOOD and sig.principal == principal
+
+
 def void_claim(store: Store, state: State) -> str | None:
     """In a repository that requires signed claims, the signature state of a claim that is not good (it is
     void); None when the claim stands."""

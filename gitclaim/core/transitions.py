@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
-from gitclaim.core.claimsigs import signing_principal, unsigned_actor, void_claim
+from gitclaim.core.claimsigs import own_claim, signing_principal, unsigned_actor, void_claim
 from gitclaim.core.logentry import LOG_KINDS as LOG_KINDS
 from gitclaim.core.logentry import SEVERITIES as SEVERITIES
 from gitclaim.core.logentry import LogEntry as LogEntry
@@ -103,7 +103,7 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
         if cur.held:
             if cur.claim_instance == actor.instance:
                 return None
-            if actor.principal and cur.claim_principal == actor.principal:
+            if actor.principal and cur.claim_principal == actor.principal and own_claim(store, state, actor.principal):
                 return _resume(cur, actor)
             stale = is_stale(cur, actor.now, ttl)
             void = None if stale else void_claim(store, state)

@@ -181,3 +181,22 @@ def test_the_archive_commit_is_signed_like_the_missions(team, make_clone, keys) 
     ok(alice, "archive", "--older-than", "0s")
     raw = git(team, "cat-file", "commit", "refs/gitclaim/archive").stdout
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in raw
+
+
+def test_a_principal_written_into_an_unsigned_claim_does_not_make_it_resumable(team, make_clone, keys) -> None:
+    plain = signed_clone(make_clone, "plain", None)
+    ok(plain, "new", "m1", "--title", "One")
+    ok(plain, "claim", "m1")
+    # mission.md now names alice as the claim's principal, written with plain git and unsigned
+    text = git(plain, "show", "refs/missions/m1:mission.md").stdout
+    text = text.replace('claim_epoch: 1\n', 'claim_epoch: 1\nclaim_principal: "alice@agents"\n')
+    blob = git(plain, "hash-object", "-w", "--stdin", input=text).stdout.strip()
+    tree = git(plain, "mktree", input=f"100644 blob {blob}\tmission.md\n").stdout.strip()
+    tip = git(plain, "rev-parse", "refs/missions/m1").stdout.strip()
+    forged = git(plain, "commit-tree", tree, "-p", tip, "-m",
+                 "chore(mission): log note on m1\n\nGitclaim-Action: log\nGitclaim-Epoch: 1\n").stdout.strip()
+    git(plain, "push", "-q", f"--force-with-lease=refs/missions/m1:{tip}", "origin", f"{forged}:refs/missions/m1")
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    line = one_line(run_gitclaim(alice, "claim", "m1"), 3)
+    assert line.startswith("gitclaim: mission m1 is held by"), line
+    assert git(team, "rev-parse", "refs/missions/m1").stdout.strip() == forged
