@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import common as c
-from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, ms
+from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, PYTHON, ms
 from benchmarks.suites import (
     FETCH_ARGS,
     TIME_HEADERS,
@@ -331,7 +331,12 @@ def list_cost(ctx: Ctx, sec: Section, key: Path) -> None:
 
     # Verifying every claim spawns two ssh-keygen processes per claim (git's own way): the cold rows are few.
     ctx.log("signing: cold list against raw verification")
-    dear = c.interleave({"floor_verify": shell(floor_verify, signed), "signed_cold": cold(signed)}, 1, warmup=0)
+    sigcheck = [PYTHON, str(c.ROOT / "benchmarks" / "sigcheck.py"), str(allowed)]
+    dear = c.interleave({"floor_verify": shell(floor_verify, signed), "signed_cold": cold(signed),
+                         "in_process": lambda i: c.timed(sigcheck, signed)}, 1, warmup=0)
+    checked = c.run(sigcheck, signed).stdout.decode().split()
+    if checked != [str(size), "0"]:
+        raise RuntimeError(f"benchmarks/sigcheck.py found {checked} good/other, expected {size} good")
     _check(argv, signed, size, "good")
     _check(argv, plain, size, "none")
     ctx.log("signing: warm lists")
@@ -374,6 +379,9 @@ def list_cost(ctx: Ctx, sec: Section, key: Path) -> None:
                  forget + shown),
         time_row(f"{label}: signed claims, cold, against signed warm", got["signed_cold"], got["signed_warm"],
                  forget + shown),
+        time_row(f"{label}: the same tips read and checked in one Python process (benchmarks/sigcheck.py, "
+                 "not gitclaim), against the floor with verification", got["in_process"], got["floor_verify"],
+                 "python3 benchmarks/sigcheck.py allowed_signers"),
     ])
     sec.notes.append(f"setup (not timed): {size:,} held missions by one fast-import in {made:.1f} s; their "
                      f"claim commits signed in {signing_secs:.1f} s ({-(-count // SIGN_CHUNK)} `ssh-keygen -Y "
