@@ -79,7 +79,8 @@ def reopen(store: Store, actor: Actor, mission_id: str, *, reason: str | None) -
             raise Conflict(f"mission {mission_id} is {cur.status}, not DONE, FAILED or CANCELLED: only a finished "
                            "mission is reopened")
         new = cur.evolve(status=m.QUEUED, claimed_at=None, claimed_by=None, claim_user=None, claim_instance=None,
-                         finished_at=None, summary=None, blocked_reason=None, last_activity=actor.stamp)
+                         claim_principal=None, finished_at=None, summary=None, blocked_reason=None,
+                         last_activity=actor.stamp)
         trailers = {"Instance": actor.instance, "Epoch": str(cur.claim_epoch), "Previous-Status": cur.status}
         return Change(new, MissionMessage("reopen", mission_id, "reopen", reason, trailers))
 

@@ -283,7 +283,7 @@ def release(store: Store, actor: Actor, mission_id: str, *, note: str | None = N
     def decide(state: State | None) -> Change:
         cur = require_holder(state, actor, mission_id, "release", epoch, store)
         new = cur.evolve(status=m.QUEUED, claimed_at=None, claimed_by=None, claim_user=None,
-                         claim_instance=None, last_activity=actor.stamp, blocked_reason=None)
+                         claim_instance=None, claim_principal=None, last_activity=actor.stamp, blocked_reason=None)
         return Change(new, MissionMessage("release", mission_id, "release", note, _holder_trailers(actor, cur)))
 
     return store.transact(mission_id, decide)

@@ -266,7 +266,7 @@ def _translate(parsed: m.Mission, now: str) -> tuple[m.Mission, str]:
     ACTIVE and BLOCKED arrive QUEUED, the former claim kept as imported_* fields; DONE and FAILED arrive as
     they are, with a finished_at so `archive --older-than` can age them."""
     base = parsed.evolve(created=parsed.created or now, last_activity=now, claim_instance=None, claim_epoch=0,
-                         claim_user=None)
+                         claim_user=None, claim_principal=None)
     if parsed.status in m.HELD:
         former = {"imported_status": parsed.status, "imported_claimed_at": parsed.claimed_at,
                   "imported_claimed_by": parsed.claimed_by, "imported_blocked_reason": parsed.blocked_reason}

@@ -170,6 +170,9 @@ def test_an_agent_that_reclones_with_its_key_resumes_its_claims(team, make_clone
     assert git(again, "config", "gitclaim.instance").stdout.strip() in mission
     # the old clone no longer holds it
     assert "you no longer hold it" in one_line(run_gitclaim(first, "log", "m1", "late"), 3)
+    ok(again, "release", "m1")  # a released mission names no principal: nobody holds it
+    assert "claim_principal" not in remote_mission(team, "m1")
+    ok(again, "claim", "m1")
     ok(again, "done", "m1", "--summary", "finished after a new clone")
 
 
