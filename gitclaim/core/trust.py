@@ -14,6 +14,9 @@ in the clone's git directory: a commit never changes, so each is checked once (d
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -101,6 +104,8 @@ def verify(git: g.Git, trust: TrustList, state_dir: Path, oids: Iterable[str]) -
     `<git common dir>/gitclaim`), the others checked by git in one process and added to it."""
     wanted = list(dict.fromkeys(oids))
     cache = SignatureCache(state_dir / "signatures", trust.version)
+    if cache.previous:
+        _carry_over(cache, trust)
     found = {oid: sig for oid in wanted if (sig := cache.get(oid)) is not None}
     todo = [oid for oid in wanted if oid not in found]
     if todo:
@@ -111,6 +116,44 @@ def verify(git: g.Git, trust: TrustList, state_dir: Path, oids: Iterable[str]) -
             cache.put(rec.oid, sig)
         cache.save()
     return found
+
+
+def _carry_over(cache: SignatureCache, trust: TrustList) -> None:
+    """Keep, across a change of the trust list, every result the change cannot alter, so that adding one agent's
+    key does not mean checking every commit again: an unsigned commit stays unsigned, a signature that does not
+    verify stays bad, and a valid signature's key is looked up in the new list by its fingerprint. Results that
+    depend on what changed are dropped and checked again by git: a key whose new line carries options
+    (valid-before, namespaces, ...), and everything but unsigned commits when the revocation list changed."""
+    revoked_same = cache.previous_version.split(":")[-1] == trust.version.split(":")[-1]
+    plain, listed = _fingerprints(trust)
+    for oid, entry in cache.previous.items():
+        if not (isinstance(entry, list) and len(entry) == 3 and entry[0] in STATES):
+            continue
+        sig = Signature(*entry)
+        if sig.state == NONE or (sig.state == BAD and revoked_same):
+            cache.put(oid, sig)
+        elif sig.state in (GOOD, UNTRUSTED) and revoked_same and sig.key:
+            if sig.key in plain and sig.state == GOOD:
+                cache.put(oid, Signature(GOOD, plain[sig.key], sig.key))
+            elif sig.key not in listed:
+                cache.put(oid, Signature(UNTRUSTED, None, sig.key))
+
+
+def _fingerprints(trust: TrustList) -> tuple[dict[str, str], set[str]]:
+    """({fingerprint: principal} of the keys listed without options, every listed key's fingerprint), in the
+    form git reports them (%GF: SHA256:<base64 without padding>)."""
+    plain: dict[str, str] = {}
+    listed: set[str] = set()
+    for principals, key, options in _entries(trust.allowed.decode("utf-8", "replace"), with_options=True):
+        try:
+            digest = hashlib.sha256(base64.b64decode(key[1], validate=True)).digest()
+        except (ValueError, binascii.Error):
+            continue
+        fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+        listed.add(fingerprint)
+        if not options and fingerprint not in plain:
+            plain[fingerprint] = principals.split(",")[0]
+    return plain, listed
 
 
 def _signature(rec: g.CommitSignature) -> Signature:
@@ -132,16 +175,18 @@ def _files(trust: TrustList, state_dir: Path) -> tuple[Path, Path | None]:
     return allowed, revoked
 
 
-def _entries(text: str) -> list[tuple[str, list[str]]]:
-    """(principals, [key type, base64]) of each line of an allowed-signers file; options are skipped."""
-    out = []
+def _entries(text: str, *, with_options: bool = False) -> list[Any]:
+    """(principals, [key type, base64]) of each line of an allowed-signers file, and with `with_options` the
+    line's options (the words between the principals and the key) as a third member."""
+    out: list[Any] = []
     for line in text.splitlines():
         words = _words(line.strip())
         if not words or words[0].startswith("#"):
             continue
         for i in range(1, len(words) - 1):
             if _is_key_type(words[i]):
-                out.append((words[0].strip('"'), words[i:i + 2]))
+                entry = (words[0].strip('"'), words[i:i + 2])
+                out.append((*entry, words[1:i]) if with_options else entry)
                 break
     return out
 
@@ -177,14 +222,21 @@ class SignatureCache:
         self.path = path
         self.version = version
         self.entries: dict[str, list[Any]] = {}
+        # The results kept for another version of the lists, for `_carry_over` to take what still holds.
+        self.previous: dict[str, Any] = {}
+        self.previous_version = ""
         self.dirty = False
         try:
             data = json.loads(path.read_bytes())
         except (OSError, ValueError):
             return
-        if isinstance(data, dict) and data.get("format") == _CACHE_FORMAT and data.get("trust") == version \
-                and isinstance(data.get("entries"), dict):
+        if not (isinstance(data, dict) and data.get("format") == _CACHE_FORMAT
+                and isinstance(data.get("entries"), dict) and isinstance(data.get("trust"), str)):
+            return
+        if data["trust"] == version:
             self.entries = data["entries"]
+        else:
+            self.previous, self.previous_version = data["entries"], data["trust"]
 
     def get(self, oid: str) -> Signature | None:
         entry = self.entries.get(oid)

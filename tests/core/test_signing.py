@@ -203,3 +203,40 @@ def test_a_principal_written_into_an_unsigned_claim_does_not_make_it_resumable(t
     line = one_line(run_gitclaim(alice, "claim", "m1"), 3)
     assert line.startswith("gitclaim: mission m1 is held by"), line
     assert git(team, "rev-parse", "refs/missions/m1").stdout.strip() == forged
+
+
+def test_a_change_of_the_trust_list_keeps_the_results_it_cannot_alter(team, make_clone, keys, tmp_path) -> None:
+    from gitclaim.core import git as g
+    from gitclaim.core import trust
+
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    mallory = signed_clone(make_clone, "mallory", keys["mallory"])
+    plain = signed_clone(make_clone, "plain", None)
+    for clone, mid in ((alice, "m-a"), (mallory, "m-m"), (plain, "m-n")):
+        ok(clone, "new", mid, "--title", mid)
+        ok(clone, "claim", mid)
+    store = open_store(alice)
+    store.sync()
+    tips = [oid for _, oid in store.ids()]
+    first = trust.verified(store.git, store.trust(), store.state_dir, tips)
+    assert sorted(s.state for s in first) == ["good", "none", "untrusted"]
+    # The list changes (carol's key is added, alice renamed); git can no longer check anything in this process:
+    # what the change cannot alter must come from the kept results, and nothing else may pass as good.
+    carol = make_key(tmp_path / "keys", "carol")
+    commit_to_main(team, tmp_path / "admin", {TRUST_FILE: trust_line("alice@team", keys["alice"])
+                                              + trust_line("carol@agents", carol)})
+    git(alice, "fetch", "-q", "origin")
+    broken = g.Git(alice, env={"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gpg.ssh.program",
+                               "GIT_CONFIG_VALUE_0": "/bin/false"})
+    new_trust = trust.load(broken, "origin", False)
+    assert new_trust.version != store.trust().version
+    again = dict(zip(tips, trust.verified(broken, new_trust, store.state_dir, tips), strict=True))
+    assert sorted((s.state, s.principal) for s in again.values()) == [
+        ("good", "alice@team"), ("none", None), ("untrusted", None)]
+    # a key the new list names with options is checked again by git (here: cannot be, so not good)
+    commit_to_main(team, tmp_path / "admin", {TRUST_FILE: 'alice@team valid-after="20200101" '
+                                              + " ".join(trust_line("x", keys["alice"]).split()[1:]) + "\n"})
+    git(alice, "fetch", "-q", "origin")
+    limited = trust.load(broken, "origin", False)
+    states = sorted(s.state for s in trust.verified(broken, limited, store.state_dir, tips))
+    assert "good" not in states, states
