@@ -29,10 +29,8 @@ def claimed_json(out: Outcome, mission_id: str) -> dict[str, Any]:
     """`claim --json`: the mission, `action` (claim, takeover, resume; null when already yours) and `previous`
     (the claim it replaced: instance and epoch; null for a first claim)."""
     data = claim_json(out, mission_id)
-    action = claims.claim_action(out)
-    prev = out.previous.mission if out.previous is not None and action in ("takeover", "resume") else None
-    data["action"] = action
-    data["previous"] = {"instance": prev.claim_instance, "epoch": prev.claim_epoch} if prev is not None else None
+    data["action"] = claims.claim_action(out)
+    data["previous"] = claims.replaced_claim(out)
     return data
 
 

@@ -135,6 +135,14 @@ def claim_action(out: Outcome) -> str | None:
     return "resume" if principal and prev.claim_principal == principal else "takeover"
 
 
+def replaced_claim(out: Outcome) -> dict[str, object] | None:
+    """The claim a takeover or resume replaced, as `claim --json` and the MCP claim tool report it."""
+    prev = out.previous.mission if out.previous is not None else None
+    if prev is None or claim_action(out) not in ("takeover", "resume"):
+        return None
+    return {"instance": prev.claim_instance, "epoch": prev.claim_epoch}
+
+
 def _claimed(cur: m.Mission, actor: Actor, epoch: int) -> m.Mission:
     return cur.evolve(status=m.ACTIVE, claimed_at=actor.stamp, claimed_by=actor.session, claim_user=actor.user,
                       claim_instance=actor.instance, claim_epoch=epoch, claim_principal=actor.principal,

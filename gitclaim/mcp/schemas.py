@@ -41,6 +41,13 @@ class MissionChange(MissionInfo):
     commit: str
 
 
+class ClaimResult(MissionChange):
+    action: str | None = Field(default=None, description="claim, takeover or resume (the same principal from "
+                                                         "another clone); null when it was already yours.")
+    previous: dict[str, Any] | None = Field(default=None, description="The claim a takeover or resume replaced: "
+                                                                     "instance and epoch.")
+
+
 class NextResult(MissionChange):
     lost_races: int = 0
 

@@ -28,6 +28,7 @@ from gitclaim.mcp.calling import (
     derived_id_refused,
 )
 from gitclaim.mcp.schemas import (
+    ClaimResult,
     CompletedTask,
     LoggedDecision,
     LoggedIssue,
@@ -209,10 +210,12 @@ def claim_mission(
     steal: Annotated[bool, Field(description="Take over a claim idle past the lease TTL.")] = False,
     session: Session = None,
     repo_path: RepoPath = None,
-) -> Annotated[CallToolResult, MissionChange]:
-    """Claim a mission. Already yours: changed false. Held by another: a tool error naming the holder."""
-    def op(store: Store) -> MissionChange:
-        return changed(store, claims.claim(store, claims.actor_for(store, session), mission_id, steal=steal))
+) -> Annotated[CallToolResult, ClaimResult]:
+    """Claim a mission. Already yours: changed false. Held by another: a tool error naming the holder. Held by
+    your own principal from another clone (a signed claim): resumed, action "resume"."""
+    def op(store: Store) -> ClaimResult:
+        out = claims.claim(store, claims.actor_for(store, session), mission_id, steal=steal)
+        return changed(store, out, ClaimResult, action=claims.claim_action(out), previous=claims.replaced_claim(out))
 
     return call(repo_path, op)
 

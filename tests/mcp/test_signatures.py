@@ -66,3 +66,23 @@ def test_tools_return_the_signature_of_each_claim_and_verify(make_clone: Callabl
         "signature": untrusted, "claim_principal": None}
     assert (got["verify_m1"]["ok"], got["verify_m1"]["commits"]) == (True, 2)
     assert got["release"]["signature"] is None  # a released mission records no claim
+
+
+def test_claim_mission_resumes_the_same_principals_claim_from_another_clone(make_clone: Callable[..., Path],
+                                                                            bare_remote: Path, tmp_path: Path) -> None:
+    key = make_key(tmp_path / "keys", "alice")
+    commit_to_main(bare_remote, tmp_path / "admin", {TRUST_FILE: trust_line("alice@agents", key)})
+    first, again = make_clone("first"), make_clone("again")
+    use_key(first, key)
+    use_key(again, key)
+    ok(first, "new", "m1", "--title", "One")
+    ok(first, "claim", "m1")
+    before = git(first, "config", "gitclaim.instance").stdout.strip()
+
+    async def run() -> dict[str, Any]:
+        async with server(again) as s:
+            return await call(s, "claim_mission", mission_id="m1")
+
+    got = anyio.run(run)
+    assert (got["action"], got["previous"], got["epoch"]) == ("resume", {"instance": before, "epoch": 1}, 2)
+    assert got["signature"]["state"] == "good" and got["changed"] is True
