@@ -77,6 +77,22 @@ def make_clone(tmp_path: Path, bare_remote: Path) -> Callable[..., Path]:
     return _make
 
 
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    """Real ed25519 keys of alice, bob and mallory, for the signing tests (tests/support/signing.py)."""
+    from tests.support.signing import make_key
+
+    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
+
+
+@pytest.fixture
+def team(bare_remote: Path, tmp_path: Path, keys: dict[str, Path]) -> Path:
+    """The shared remote, whose main branch trusts alice and bob (not mallory)."""
+    from tests.support.signing import trust_alice_and_bob
+
+    return trust_alice_and_bob(bare_remote, tmp_path / "admin", keys)
+
+
 # --------------------------------------------------------------------------------------------
 # Real git servers on loopback (tests/support/servers.py), started lazily: see docs/testing.md
 

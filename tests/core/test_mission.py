@@ -70,6 +70,7 @@ def test_one_field_list_gives_the_json_the_file_and_the_mcp_schema() -> None:
     assert m.parse(signed.encode(), "m1").claim_principal == "alice"
     assert mis.to_json()["principal"] is None
     schemas = pytest.importorskip("gitclaim.mcp.schemas")
-    assert list(schemas.MissionInfo.model_fields) == [f.json for f in fields]
+    # beside the fields, the signature state of the claim (derived from the commits, not a field of mission.md)
+    assert list(schemas.MissionInfo.model_fields) == [*(f.json for f in fields), "signature"]
     required = schemas.MissionInfo.model_json_schema()["required"]
     assert required == [f.json for f in fields if f.required] == ["mission_id", "title", "status", "priority"]

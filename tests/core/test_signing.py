@@ -6,35 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from gitclaim.core.claimsigs import claim_signatures
 from gitclaim.core.trust import TRUST_FILE
 from gitclaim.missions.workspace import open_store
 from tests.helpers import git, ok, one_line, remote_mission, run_gitclaim
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
+from tests.support.signing import commit_to_main, make_key, signed_clone, trust_line, use_key
 
 REQUIRED = "signing:\n  required: true\n"
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> dict[str, Path]:
-    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
-
-
-@pytest.fixture
-def team(bare_remote: Path, tmp_path: Path, keys: dict[str, Path]) -> Path:
-    """The remote's main branch trusts alice and bob (not mallory)."""
-    commit_to_main(bare_remote, tmp_path / "admin", {
-        TRUST_FILE: trust_line("alice@agents", keys["alice"]) + trust_line("bob@agents", keys["bob"])})
-    return bare_remote
-
-
-def signed_clone(make_clone, name: str, key: Path | None) -> Path:
-    clone = make_clone(name)
-    if key is not None:
-        use_key(clone, key)
-    return clone
 
 
 def states_of(clone: Path) -> dict[str, object]:

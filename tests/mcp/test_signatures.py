@@ -4,7 +4,6 @@ real trust list on the remote's main branch."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,7 @@ pytest.importorskip("mcp")
 from gitclaim.core.trust import TRUST_FILE
 from tests.helpers import git, ok
 from tests.mcp.test_mcp import call, server
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
-
-
-def fingerprint(key: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", f"{key}.pub"], capture_output=True, text=True,
-                         check=True).stdout
-    return out.split()[1]
+from tests.support.signing import commit_to_main, fingerprint, make_key, trust_line, use_key
 
 
 def test_tools_return_the_signature_of_each_claim_and_verify(make_clone: Callable[..., Path], bare_remote: Path,

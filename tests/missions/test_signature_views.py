@@ -5,24 +5,13 @@ missions. Real keys, a real trust list on the remote's main branch, real CLI pro
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from gitclaim.core.trust import TRUST_FILE
 from tests.helpers import git, ok
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> dict[str, Path]:
-    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
-
-
-def fingerprint(key: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-lf", f"{key}.pub"], check=True, capture_output=True, text=True).stdout
-    return out.split()[1]
+from tests.support.signing import commit_to_main, fingerprint, trust_line, use_key
 
 
 def trust(remote: Path, tmp_path: Path, keys: dict[str, Path]) -> None:

@@ -5,44 +5,15 @@ ssh-keygen, a real trust list committed on the remote's main branch."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from gitclaim.core.trust import TRUST_FILE
 from tests.helpers import git, ok, one_line, run_gitclaim
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> dict[str, Path]:
-    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
-
-
-@pytest.fixture
-def team(bare_remote: Path, tmp_path: Path, keys: dict[str, Path]) -> Path:
-    """The remote's main branch trusts alice and bob (not mallory)."""
-    commit_to_main(bare_remote, tmp_path / "admin", {
-        TRUST_FILE: trust_line("alice@agents", keys["alice"]) + trust_line("bob@agents", keys["bob"])})
-    return bare_remote
-
-
-def signed_clone(make_clone, name: str, key: Path | None) -> Path:
-    clone = make_clone(name)
-    if key is not None:
-        use_key(clone, key)
-    return clone
+from tests.support.signing import commit_to_main, fingerprint, signed_clone, trust_line, use_key
 
 
 def tip(remote: Path, mission_id: str, back: int = 0) -> str:
     return git(remote, "rev-parse", f"refs/missions/{mission_id}~{back}").stdout.strip()
-
-
-def fingerprint(key: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", f"{key}.pub"], capture_output=True, text=True,
-                         check=True).stdout
-    return out.split()[1]
 
 
 def test_verify_reports_every_commit_that_is_not_good_and_exits_11(team, make_clone, keys) -> None:

@@ -3,7 +3,6 @@ is not once the default branch has a trust list. Real keys and a real trust list
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,13 +10,7 @@ from gitclaim.core.trust import TRUST_FILE
 from gitclaim.missions.watch import Watcher
 from gitclaim.missions.workspace import open_store
 from tests.helpers import ok
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
-
-
-def fingerprint(key: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", f"{key}.pub"], capture_output=True, text=True,
-                         check=True).stdout
-    return out.split()[1]
+from tests.support.signing import commit_to_main, fingerprint, make_key, trust_line, use_key
 
 
 def test_watch_events_say_who_signed_each_commit(make_clone: Callable[..., Path], bare_remote: Path,

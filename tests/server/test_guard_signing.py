@@ -30,15 +30,10 @@ from tests.server.test_guard import (
     set_fields,
     tip,
 )
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
+from tests.support.signing import commit_to_main, fingerprint, trust_line, use_key
 
 REQUIRED = "signing:\n  required: true\n"
 NEEDS = "this repository requires signed mission commits (.gitclaim.yaml signing.required)"
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> dict[str, Path]:
-    return {name: make_key(tmp_path / "keys", name) for name in ("alice", "bob", "mallory")}
 
 
 @pytest.fixture
@@ -60,11 +55,6 @@ def clone_with(make_clone: Callable[..., Path], name: str, key: Path | None) -> 
     if key is not None:
         use_key(clone, key)
     return clone
-
-
-def fingerprint(key: Path) -> str:
-    return subprocess.run(["ssh-keygen", "-lf", f"{key}.pub"], check=True, capture_output=True,
-                          text=True).stdout.split()[1]
 
 
 def with_principal(text: str, principal: str) -> str:

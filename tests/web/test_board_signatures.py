@@ -4,20 +4,13 @@ and on the page in a real headless chromium. Real keys, a real trust list on the
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from gitclaim.core.trust import TRUST_FILE
 from tests.helpers import git, ok
-from tests.support.signing import commit_to_main, make_key, trust_line, use_key
+from tests.support.signing import commit_to_main, fingerprint, make_key, trust_line, use_key
 from tests.web import browser
-
-
-def fingerprint(key: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", f"{key}.pub"], capture_output=True, text=True,
-                         check=True).stdout
-    return out.split()[1]
 
 
 def test_each_claim_shows_its_signature_state(make_clone: Callable[..., Path], bare_remote: Path,
