@@ -195,6 +195,32 @@ def ref_oid(repo: Path, ref: str) -> str:
 # Bulk missions: one `git fast-import` stream into the bare remote
 
 
+class FastImport:
+    """One `git fast-import` stream into `bare`: commits of one file each, on the refs named (the bulk missions
+    of every suite are written this way, by the benchmark's own Bench User)."""
+
+    def __init__(self, bare: Path) -> None:
+        self.proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=bare, stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert self.proc.stdin
+        self.write = self.proc.stdin.write
+
+    def commit(self, ref: str, secs: int, message: bytes, path: str, data: bytes) -> None:
+        """A commit on `ref` (on top of its last one in this stream) holding `path` with `data`."""
+        self.write(f"commit {ref}\n".encode())
+        self.write(f"committer Bench User <bench@example.invalid> {secs} +0000\n".encode())
+        self.write(f"data {len(message)}\n".encode() + message + b"\n")
+        self.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n\n")
+
+    def close(self) -> None:
+        assert self.proc.stdin
+        self.write(b"done\n")
+        self.proc.stdin.close()
+        err = self.proc.stderr.read() if self.proc.stderr else b""
+        if self.proc.wait() != 0:
+            raise RuntimeError(f"git fast-import failed: {err.decode(errors='replace')[-2000:]}")
+
+
 def bulk_missions(bare: Path, ids: Sequence[str], *, status: str = "QUEUED", priority: int = 2,
                   pack_refs: bool = True) -> float:
     """Create refs/missions/<id> for every id in one fast-import stream: mission.md in gitclaim's own format
@@ -205,10 +231,7 @@ def bulk_missions(bare: Path, ids: Sequence[str], *, status: str = "QUEUED", pri
     t0 = time.perf_counter()
     stamp = "2026-01-01T00:00:00Z"
     epoch_secs = 1767225600
-    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=bare, stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stdin
-    w = proc.stdin.write
+    stream = FastImport(bare)
     finished = status in (m.DONE, m.FAILED)
     for mid in ids:
         mis = m.Mission(
@@ -222,15 +245,8 @@ def bulk_missions(bare: Path, ids: Sequence[str], *, status: str = "QUEUED", pri
         )
         blob = m.render(mis)
         msg = MissionMessage("create", mid, "create", trailers={"Instance": "0123456789ab"}).render().encode()
-        w(f"commit refs/missions/{mid}\n".encode())
-        w(f"committer Bench User <bench@example.invalid> {epoch_secs} +0000\n".encode())
-        w(f"data {len(msg)}\n".encode() + msg + b"\n")
-        w(f"M 100644 inline {m.FILENAME}\ndata {len(blob)}\n".encode() + blob + b"\n\n")
-    w(b"done\n")
-    proc.stdin.close()
-    err = proc.stderr.read() if proc.stderr else b""
-    if proc.wait() != 0:
-        raise RuntimeError(f"git fast-import failed: {err.decode(errors='replace')[-2000:]}")
+        stream.commit(f"refs/missions/{mid}", epoch_secs, msg, m.FILENAME, blob)
+    stream.close()
     if pack_refs:
         git(bare, "pack-refs", "--all")
     return time.perf_counter() - t0

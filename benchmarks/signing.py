@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -182,10 +181,7 @@ def bulk_claimed(bare: Path, ids: Sequence[str]) -> None:
     from gitclaim.core.message import MissionMessage
 
     stamp, secs = "2026-01-01T00:00:00Z", 1767225600
-    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=bare, stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stdin
-    w = proc.stdin.write
+    stream = c.FastImport(bare)
     for mid in ids:
         queued_mission = m.Mission(mission_id=mid, title=f"Benchmark mission {mid}", status=m.QUEUED, priority=2,
                                    created=stamp, last_activity=stamp,
@@ -198,15 +194,8 @@ def bulk_claimed(bare: Path, ids: Sequence[str]) -> None:
         claim = MissionMessage("claim", mid, "claim", trailers={"Instance": INSTANCE, "Epoch": "1",
                                                                 "Principal": PRINCIPAL}).render().encode()
         for msg, blob in ((create, queued), (claim, held)):
-            w(f"commit refs/missions/{mid}\n".encode())
-            w(f"committer Bench User <bench@example.invalid> {secs} +0000\n".encode())
-            w(f"data {len(msg)}\n".encode() + msg + b"\n")
-            w(f"M 100644 inline {m.FILENAME}\ndata {len(blob)}\n".encode() + blob + b"\n\n")
-    w(b"done\n")
-    proc.stdin.close()
-    err = proc.stderr.read() if proc.stderr else b""
-    if proc.wait() != 0:
-        raise RuntimeError(f"git fast-import failed: {err.decode(errors='replace')[-2000:]}")
+            stream.commit(f"refs/missions/{mid}", secs, msg, m.FILENAME, blob)
+    stream.close()
     c.git(bare, "pack-refs", "--all")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.support.gitenv import ROOT, git
 
-__all__ = ["GITCLAIM", "ROOT", "cli_commands", "git", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
+__all__ = ["GITCLAIM", "ROOT", "cli_commands", "git", "git_commands", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
 
 GITCLAIM = [sys.executable, "-m", "gitclaim"]
 
@@ -41,6 +41,19 @@ def one_line(res: subprocess.CompletedProcess[str], code: int) -> str:
     lines = res.stderr.splitlines()
     assert len(lines) == 1, res.stderr
     return lines[0]
+
+
+def git_commands(clone: Path, tmp_path: Path, *args: str) -> list[str]:
+    """The git commands a successful gitclaim command ran itself (git's trace2), after opening the repository."""
+    import json
+
+    trace = tmp_path / "trace.json"
+    trace.unlink(missing_ok=True)
+    ok(clone, *args, env={"GIT_TRACE2_EVENT": str(trace)})
+    names = [ev["name"] for ev in map(json.loads, trace.read_text().splitlines())
+             if ev.get("event") == "cmd_name" and "/" not in ev.get("sid", "")]
+    assert names[:2] == ["rev-parse", "config"]  # opening the repository
+    return names[2:]
 
 
 def new_mission(clone: Path, mission_id: str, title: str = "A mission", *extra: str) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import git, run_gitclaim
+from tests.helpers import git, git_commands, run_gitclaim
 
 CACHE = Path(".git") / "gitclaim" / "cache" / "missions.json"
 
@@ -23,16 +23,6 @@ def listing(clone: Path, *extra: str) -> dict[str, dict]:
     return {r["mission_id"]: r for r in json.loads(ok(clone, "list", "--json", *extra).stdout)}
 
 
-def commands(clone: Path, tmp_path: Path, *args: str) -> list[str]:
-    trace = tmp_path / "trace.json"
-    trace.unlink(missing_ok=True)
-    ok(clone, *args, env={"GIT_TRACE2_EVENT": str(trace)})
-    names = [ev["name"] for ev in map(json.loads, trace.read_text().splitlines())
-             if ev.get("event") == "cmd_name" and "/" not in ev.get("sid", "")]
-    assert names[:2] == ["rev-parse", "config"]  # opening the repository
-    return names[2:]
-
-
 def loose_mission_refs(clone: Path) -> list[str]:
     folder = clone / ".git" / "refs" / "missions"
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
@@ -44,13 +34,13 @@ def test_unchanged_missions_are_not_read_again(make_clone, tmp_path: Path) -> No
         ok(a, "new", mid, "--title", f"Title {mid}")
     assert "Title m3" in ok(b, "list").stdout  # the table reads every mission through the cache
     assert (b / CACHE).exists()
-    assert commands(b, tmp_path, "list") == ["fetch", "for-each-ref"]  # no cat-file: all cached
+    assert git_commands(b, tmp_path, "list") == ["fetch", "for-each-ref"]  # no cat-file: all cached
     ok(a, "claim", "m2", "--as", "agent a")
     assert "agent a" in ok(b, "list").stdout
     rows = listing(b)
     assert rows["m2"]["status"] == "ACTIVE" and rows["m2"]["claimed_by"] == "agent a"
     assert rows["m1"]["title"] == "Title m1"
-    assert commands(b, tmp_path, "next", "--json", "--as", "b") == ["fetch", "for-each-ref", "cat-file", "push"]
+    assert git_commands(b, tmp_path, "next", "--json", "--as", "b") == ["fetch", "for-each-ref", "cat-file", "push"]
 
 
 def test_a_corrupt_or_foreign_cache_is_rebuilt_never_trusted(make_clone) -> None:
@@ -89,7 +79,7 @@ def test_list_offline_reads_the_mirror_and_says_how_old(make_clone, tmp_path: Pa
     ok(a, "new", "m1", "--title", "One")
     ok(b, "sync")
     ok(a, "claim", "m1", "--as", "a")
-    assert commands(b, tmp_path, "list", "--offline") == ["for-each-ref", "cat-file"]
+    assert git_commands(b, tmp_path, "list", "--offline") == ["for-each-ref", "cat-file"]
     res = ok(b, "list", "--offline", "--json")
     assert json.loads(res.stdout)[0]["status"] == "QUEUED"  # as last fetched
     assert res.stderr.startswith("gitclaim: offline: missions as last fetched ") and res.stderr.endswith(" ago\n")

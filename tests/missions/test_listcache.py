@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gitclaim.core import refsnap
 from gitclaim.missions import views, workspace
-from tests.helpers import git, new_mission, ok, run_gitclaim
+from tests.helpers import git, git_commands, new_mission, ok, run_gitclaim
 
 LISTING = Path(".git") / "gitclaim" / "cache" / "listing"
 
@@ -24,16 +24,6 @@ def expected(clone: Path, **filters: object) -> str:
 
 def without_idle(text: str) -> str:
     return re.sub(r'"idle": "[^"]*"', '"idle": "-"', text)  # a second may pass between two readers
-
-
-def git_commands(clone: Path, tmp_path: Path, *args: str) -> list[str]:
-    trace = tmp_path / "trace.json"
-    trace.unlink(missing_ok=True)
-    ok(clone, *args, env={"GIT_TRACE2_EVENT": str(trace)})
-    names = [ev["name"] for ev in map(json.loads, trace.read_text().splitlines())
-             if ev.get("event") == "cmd_name" and "/" not in ev.get("sid", "")]
-    assert names[:2] == ["rev-parse", "config"]  # opening the repository
-    return names[2:]
 
 
 def settle(clone: Path, ago: float = 60) -> None:
