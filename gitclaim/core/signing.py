@@ -93,7 +93,7 @@ class Signer(NamedTuple):
             try:
                 _ssh_keygen(args, payload, self)
             except SigningError as err:
-                reason = str(err).partition("; check the key")[0].split(f"{self.describe()}: ", 1)[-1]
+                reason = str(err.details.get("reason", ""))
                 reason = reason.split("allowed_signers:", 1)[-1].lstrip("0123456789: ")  # no temporary path
                 if reason == "ssh-keygen failed":  # it says nothing more of a revoked key or a refused line
                     reason = "the key is revoked, or its line does not allow git signatures"
@@ -201,7 +201,8 @@ def _ssh_keygen(args: list[str], payload: bytes, signer: Signer, *, output: bool
                            f"{TIMEOUT:g}s") from None
     if proc.returncode != 0 or (output and not proc.stdout):
         reason = _reason(proc.stderr, signer.key)
-        raise SigningError(f"cannot sign with {signer.describe()}: {reason}; check the key with gitclaim doctor")
+        raise SigningError(f"cannot sign with {signer.describe()}: {reason}; check the key with gitclaim doctor",
+                           reason=reason)
     return proc.stdout
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import NamedTuple
 
 from gitclaim.core import mission as m
 from gitclaim.core import timeutil
-from gitclaim.core.claimsigs import own_claim, signing_principal, unsigned_actor, void_claim
 from gitclaim.core.logentry import LOG_KINDS as LOG_KINDS
 from gitclaim.core.logentry import SEVERITIES as SEVERITIES
 from gitclaim.core.logentry import LogEntry as LogEntry
@@ -46,7 +46,8 @@ def actor_for(store: Store, as_text: str | None = None, now: datetime | None = N
     from gitclaim.core.repo import NOTICES
 
     repo = store.repo
-    actor = Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now(), signing_principal(store))
+    actor = Actor(repo.instance(), repo.user(), repo.session(as_text), now or timeutil.now(),
+                  _signatures().signing_principal(store) if store.repo.signer is not None else None)
     while NOTICES:  # a copied clone's new instance id: a warning of this command, for every front end to show
         store.warn(NOTICES.pop(0))
     return actor
@@ -91,7 +92,7 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
         raise InvalidInput("--force takes over a live claim and needs --reason TEXT for the history")
     ttl = store.ttl
     if store.settings.signing_required and actor.principal is None:
-        raise SigningError(unsigned_actor(store, f"claim mission {mission_id}"))
+        raise SigningError(_signatures().unsigned_actor(store, f"claim mission {mission_id}"))
 
     def decide(state: State | None) -> Change | None:
         if state is None:
@@ -103,10 +104,11 @@ def claim(store: Store, actor: Actor, mission_id: str, *, steal: bool = False, f
         if cur.held:
             if cur.claim_instance == actor.instance:
                 return None
-            if actor.principal and cur.claim_principal == actor.principal and own_claim(store, state, actor.principal):
+            if actor.principal and cur.claim_principal == actor.principal \
+                    and _signatures().own_claim(store, state, actor.principal):
                 return _resume(cur, actor)
             stale = is_stale(cur, actor.now, ttl)
-            void = None if stale else void_claim(store, state)
+            void = _signatures().void_claim(store, state) if store.settings.signing_required and not stale else None
             if not (force or (steal and (stale or void))):
                 raise Conflict(held_message(cur, actor.now, ttl, steal=steal, void=void), holder=cur.holder_json())
             takeover = "steal" if steal and (stale or void) else "force"
@@ -141,6 +143,14 @@ def replaced_claim(out: Outcome) -> dict[str, object] | None:
     if prev is None or claim_action(out) not in ("takeover", "resume"):
         return None
     return {"instance": prev.claim_instance, "epoch": prev.claim_epoch}
+
+
+def _signatures() -> ModuleType:
+    """core/claimsigs.py, loaded only where signatures matter (a clone that signs, a repository that requires
+    signed claims): a claim of a clone that signs nothing does not pay for importing it."""
+    from gitclaim.core import claimsigs
+
+    return claimsigs
 
 
 def _claimed(cur: m.Mission, actor: Actor, epoch: int) -> m.Mission:

@@ -26,6 +26,8 @@ from gitclaim.core import git as g
 from gitclaim.core.atomicfile import write_atomic
 
 TRUST_FILE = ".gitclaim/allowed_signers"
+# Where a clone finds the default branch, in this order: the remote's HEAD as the clone knows it, else these.
+DEFAULT_BRANCH_REFS = ("HEAD", "main", "master")
 REVOKED_FILE = ".gitclaim/revoked_signers"
 GOOD, UNTRUSTED, BAD, NONE = "good", "untrusted", "bad", "none"
 STATES = (GOOD, UNTRUSTED, BAD, NONE)
@@ -85,7 +87,7 @@ class TrustList(NamedTuple):
 
 def load(git: g.Git, remote: str, bare: bool) -> TrustList:
     """The trust list of the default branch, read with one cat-file process."""
-    refs = ["HEAD"] if bare else [f"refs/remotes/{remote}/{name}" for name in ("HEAD", "main", "master")]
+    refs = ["HEAD"] if bare else [f"refs/remotes/{remote}/{name}" for name in DEFAULT_BRANCH_REFS]
     specs = [f"{ref}:{path}" for ref in refs for path in (TRUST_FILE, REVOKED_FILE)]
     objs = g.cat_file_batch(git, [*refs, *specs])
     for i, ref in enumerate(refs):

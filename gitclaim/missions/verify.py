@@ -100,12 +100,12 @@ def default_branch(store: Store) -> tuple[str | None, str | None]:
     if store.repo.paths.bare:
         return None, None
     base = f"refs/remotes/{store.repo.remote}/"
-    found = g.symbolic_refs(store.git, [f"{base}HEAD", f"{base}main", f"{base}master"])
+    found = g.symbolic_refs(store.git, [f"{base}{name}" for name in trust.DEFAULT_BRANCH_REFS])
     head = found.get(f"{base}HEAD", "")
     if head.startswith(base):
         name = head[len(base):]
     else:
-        name = next((n for n in ("main", "master") if f"{base}{n}" in found), "")
+        name = next((n for n in trust.DEFAULT_BRANCH_REFS[1:] if f"{base}{n}" in found), "")
     if not name:
         return None, None
     return f"refs/heads/{name}", f"+refs/heads/{name}:{base}{name}"
