@@ -28,10 +28,11 @@ class ClaimCommits(NamedTuple):
     holder_tip: str | None  # the tip, when it is a later write by the holder
 
 
-def claim_signatures(store: Store, states: Sequence[State], trust: TrustList | None = None
-                     ) -> dict[str, Signature]:
+def claim_signatures(store: Store, states: Sequence[State], trust: TrustList | None = None, *,
+                     every: bool = False) -> dict[str, Signature]:
     """The signature state of the claim of every mission in `states` that records one (held, or finished by
-    its holder); missions without a claim are left out."""
+    its holder); missions without a claim are left out. `every`: `states` are all the missions there are, so
+    results kept for tips no mission has any more are dropped (the kept file stays the size of the queue)."""
     claimed = [s for s in states if s.mission.claim_instance]
     if not claimed:
         return {}
@@ -50,7 +51,9 @@ def claim_signatures(store: Store, states: Sequence[State], trust: TrustList | N
             out[s.mission_id] = combine(sigs.get(c.claim, NO_SIGNATURE) if c.claim else NO_SIGNATURE,
                                         sigs.get(c.holder_tip, NO_SIGNATURE) if c.holder_tip else None)
             known.put(s.commit, out[s.mission_id])
-        known.save()
+    if every:
+        known.keep_only({s.commit for s in claimed})
+    known.save()
     return out
 
 

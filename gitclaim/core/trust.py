@@ -250,6 +250,12 @@ class SignatureCache:
         self.entries[oid] = list(sig)
         self.dirty = True
 
+    def keep_only(self, keys: set[str]) -> None:
+        """Drop every result but those of `keys`."""
+        if any(key not in keys for key in self.entries):
+            self.entries = {key: value for key, value in self.entries.items() if key in keys}
+            self.dirty = True
+
     def save(self) -> None:
         if not self.dirty:
             return

@@ -127,7 +127,7 @@ def build_board(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | Non
     chains = histories.all_chains(store)
     # Every claim's signature in one batch (core/claimsigs.py): no git process for missions whose tips did not move.
     lists = store.trust()
-    sigs = claim_signatures(store, [c.state for c in chains if c.state is not None], lists)
+    sigs = claim_signatures(store, [c.state for c in chains if c.state is not None], lists, every=True)
     board = board_from(chains, now=now or timeutil.now(), ttl=store.ttl, days=days, remote=store.repo.remote,
                        archived=_archived_status(store, chains), signatures=sigs)
     board.trust_source = lists.source if lists.allowed_oid is not None else None

@@ -116,7 +116,8 @@ def _fill(text: bytes, open_rows: list[list[Any]], store: Store) -> bytes:
     if not text:
         return b"[]"
     now, ttl = timeutil.now(), store.ttl
-    sigs = _signatures(store, [(mission_id, oid, Claim(*claim)) for _, mission_id, oid, *claim in open_rows])
+    sigs = _signatures(store, [(mission_id, oid, Claim(*claim)) for _, mission_id, oid, *claim in open_rows],
+                       every=True)
     view = memoryview(text)  # slices without copies: the text is megabytes, the claimed rows usually few
     out: list[bytes | memoryview] = [b"[\n"]
     at = 0
@@ -127,16 +128,16 @@ def _fill(text: bytes, open_rows: list[list[Any]], store: Store) -> bytes:
     return b"".join(out)
 
 
-def _signatures(store: Store, claims: list[tuple[str, str, Claim]]) -> dict[str, Any]:
+def _signatures(store: Store, claims: list[tuple[str, str, Claim]], *, every: bool) -> dict[str, Any]:
     """The signature of each claim (core/claimsigs.py), read from the mission's id, tip, instance and epoch,
-    which is all of a mission that the claim's signature depends on."""
+    which is all of a mission that the claim's signature depends on. `every`: these are all the claims."""
     if not claims:
         return {}
     from gitclaim.core.claimsigs import claim_signatures
     from gitclaim.core.store import State
 
     return claim_signatures(store, [State(m.Mission(mid, "", claim_instance=c.instance, claim_epoch=c.epoch), oid)
-                                    for mid, oid, c in claims])
+                                    for mid, oid, c in claims], every=every)
 
 
 def _tail(now: datetime, ttl: timedelta, claim: Claim, signature: Any) -> tuple[bytes, bool]:
@@ -164,7 +165,8 @@ def _render(rows: list[Row], store: Store, status: str | None, stale_only: bool)
         claim = Claim(*row.claim)
         if not stale_only or _tail(now, ttl, claim, None)[1]:
             listed.append((row, claim))
-    sigs = _signatures(store, [(row.mission_id, row.oid, claim) for row, claim in listed if claim is not None])
+    sigs = _signatures(store, [(row.mission_id, row.oid, claim) for row, claim in listed if claim is not None],
+                       every=want is None and not stale_only)
     out = [row.text if claim is None else row.text + _tail(now, ttl, claim, sigs.get(row.mission_id))[0]
            for row, claim in listed]
     return b"[\n" + SEP.join(out) + b"\n]" if out else b"[]"

@@ -218,3 +218,21 @@ def test_a_change_of_the_trust_list_keeps_the_results_it_cannot_alter(team, make
     limited = trust.load(broken, "origin", False)
     states = sorted(s.state for s in trust.verified(broken, limited, store.state_dir, tips))
     assert "good" not in states, states
+
+
+def test_the_kept_claim_states_stay_the_size_of_the_queue(team, make_clone, keys) -> None:
+    import json
+
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    for mid in ("m1", "m2"):
+        ok(alice, "new", mid, "--title", mid)
+        ok(alice, "claim", mid)
+    kept = alice / ".git" / "gitclaim" / "claims"
+    for _ in range(3):
+        ok(alice, "log", "m1", "progress")  # the tip moves: the state kept for the old tip is of no use
+        ok(alice, "list", "--json")
+        tips = {git(alice, "rev-parse", f"refs/missions/{mid}").stdout.strip() for mid in ("m1", "m2")}
+        assert set(json.loads(kept.read_text())["entries"]) == tips
+    ok(alice, "list", "--status", "ACTIVE", "--json")  # a filtered listing keeps what it did not look at
+    ok(alice, "board", "--json")
+    assert set(json.loads(kept.read_text())["entries"]) == tips
