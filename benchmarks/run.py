@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import board as b
 from benchmarks import common as c
+from benchmarks import race
 from benchmarks import reuse as r
 from benchmarks import signing as sg
 from benchmarks import suites as s
@@ -39,7 +40,7 @@ from benchmarks import suites as s
 SUITES = {**{k: v for k, v in s.SUITES.items() if k not in ("archive", "scale", "contention")},
           "board": b.board, "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
           "archive": s.SUITES["archive"], "scale": s.SUITES["scale"], "growth": r.growth,
-          "contention": s.SUITES["contention"], "agents": r.agents_race, "signing": sg.signing}
+          "contention": s.SUITES["contention"], "agents": race.agents_race, "signing": sg.signing}
 
 
 def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -> dict:
@@ -118,7 +119,8 @@ def section_md(sec: s.Section, run_line: str) -> str:
     if sec.notes:
         out.append("")
     for t in sec.targets:
-        verdict = "not measured" if t.met is None else ("**met**" if t.met else "**missed**")
+        verdict = f"**{t.verdict}**" if t.verdict else (
+            "not measured" if t.met is None else ("**met**" if t.met else "**missed**"))
         out.append(f"Target: {t.text}: {verdict} ({t.evidence}).")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
@@ -128,12 +130,13 @@ def targets_md(sections: list[s.Section]) -> str:
     rows = ["| target | result | measured |", "| --- | --- | --- |"]
     for sec in sections:
         for t in sec.targets:
-            verdict = "not measured" if t.met is None else ("met" if t.met else "**missed**")
+            verdict = f"**{t.verdict}**" if t.verdict else (
+                "not measured" if t.met is None else ("met" if t.met else "**missed**"))
             rows.append(f"| {t.text} | {verdict} | {t.evidence} |")
     return "\n".join(rows) + "\n"
 
 
-TARGET_LINE = re.compile(r"^Target: (.*?): (\*\*met\*\*|\*\*missed\*\*|not measured) \((.*)\)\.$", re.M)
+TARGET_LINE = re.compile(r"^Target: (.*?): (\*\*[^*]+\*\*|not measured) \((.*)\)\.$", re.M)
 
 
 def merged_targets(path: Path, sections: list[s.Section]) -> str:
@@ -148,8 +151,9 @@ def merged_targets(path: Path, sections: list[s.Section]) -> str:
         m = re.search(rf"<!-- bench:{name} -->\n(.*?)<!-- /bench:{name} -->", text, re.S)
         for t in TARGET_LINE.finditer(m.group(1) if m else ""):
             verdict = t.group(2)
+            split = None if verdict in ("not measured", "**met**", "**missed**") else verdict.strip("*")
             rows.append(s.Target(t.group(1), None if verdict == "not measured" else verdict == "**met**",
-                                 t.group(3)))
+                                 t.group(3), split))
     holder = s.Section("all", "all")
     holder.targets = rows
     return targets_md([holder])

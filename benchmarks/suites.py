@@ -28,6 +28,7 @@ class Target:
     text: str
     met: bool | None  # None: not measured in this run
     evidence: str
+    verdict: str | None = None  # instead of met / missed, when the CLI and a resident MCP server differ
 
 
 @dataclass
