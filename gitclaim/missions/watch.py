@@ -10,7 +10,8 @@ Conditions (`until`):
   changed   any event on a watched mission
   claimed   a watched mission is claimed, taken over or resumed
   released  a watched mission stops being held (release, done, fail)
-  done      every named mission is DONE (without ids: any mission becomes DONE); already true at start counts
+  done      every named mission is DONE (without ids: any mission becomes DONE); already true at start counts;
+            a named mission that ended FAILED or CANCELLED stops the wait with a Conflict (it would never hold)
   ready     one of the named missions (without ids: any mission) is ready to claim; already true at start counts
 """
 
@@ -28,7 +29,7 @@ from gitclaim.core import timeutil, trust
 from gitclaim.core.refs import check_id
 from gitclaim.core.repo import Repo
 from gitclaim.core.store import Store
-from gitclaim.errors import InvalidInput, NotFound, TimedOut
+from gitclaim.errors import Conflict, InvalidInput, NotFound, TimedOut
 from gitclaim.missions import histories, ready
 
 CONDITIONS = ("changed", "claimed", "released", "done", "ready")
@@ -111,7 +112,7 @@ class Watcher:
         self._started: float | None = None
         self._tips: dict[str, str] = {}
         self._status: dict[str, str] = {}
-        self._archived_done: set[str] = set()
+        self._archived: dict[str, str] = {}  # watched missions no longer live: their last status
 
     def start(self) -> bool:
         """The first read: what later events are measured against. True when the condition holds already."""
@@ -173,9 +174,11 @@ class Watcher:
             if status is not None:
                 self._status[chain.mission_id] = status
         now = timeutil.now()
-        for mid in sorted(set(before) - set(self._tips)):
+        gone = sorted(set(before) - set(self._tips))
+        for mid in gone:
             found.append(WatchEvent(mid, "removed", self._status.pop(mid, None), None, None, None, None, None, None,
                                     now))
+        self._note_archived([mid for mid in gone if mid in self.ids])
         found.sort(key=lambda ev: ev.time)  # stable: each mission's own events keep their order
         return self._signed(found)
 
@@ -206,7 +209,7 @@ class Watcher:
         unknown = [mid for mid in missing if mid not in index]
         if unknown:
             raise NotFound(f"no mission {unknown[0]!r} on remote {self.store.repo.remote!r} (live or archived)")
-        self._archived_done = {mid for mid in missing if index[mid].status == m.DONE}
+        self._archived.update((mid, index[mid].status) for mid in missing)
 
     # ---- the condition ------------------------------------------------------------------------------------
     def _holds(self, found: list[WatchEvent], *, anything: bool) -> bool:
@@ -226,12 +229,28 @@ class Watcher:
             self.reason = self._ready()
         return bool(self.reason)
 
+    def _note_archived(self, gone: list[str]) -> None:
+        """The last status of watched missions whose refs went away: a mission finished and archived between
+        two polls left no event but its removal. One read of the archive index, only when that happens."""
+        if not gone or self.until != "done":
+            return
+        from gitclaim.missions import archive
+
+        self.store.sync([self.store.namespace.archive_fetch])  # again: the archive moved since any earlier read
+        index = archive.snapshot(self.store).index
+        self._archived.update((mid, index[mid].status) for mid in gone if mid in index)
+
     def _done(self, found: list[WatchEvent]) -> str:
         if not self.ids:
             hit = next((ev for ev in found if ev.status_after == m.DONE and ev.status_before != m.DONE), None)
             return f"{hit.mission_id} is DONE" if hit else ""
-        done = self._archived_done | {mid for mid, st in self._status.items() if st == m.DONE}
-        return f"{', '.join(self.ids)} DONE" if all(mid in done for mid in self.ids) else ""
+        status = {**self._archived, **self._status}
+        for mid in self.ids:
+            if status.get(mid) in (m.FAILED, m.CANCELLED):
+                # it cannot become DONE unless someone reopens it: waiting on would only end in the timeout
+                raise Conflict(f"mission {mid} ended {status[mid]}, so it will not be DONE unless it is reopened: "
+                               f"stopped waiting (see gitclaim show {mid})")
+        return f"{', '.join(self.ids)} DONE" if all(status.get(mid) == m.DONE for mid in self.ids) else ""
 
     def _ready(self) -> str:
         _, candidates, _ = ready.ready_now(self.store)

@@ -84,18 +84,26 @@ def test_wait_for_change_timing_out_is_an_answer_and_bad_ids_an_error(make_clone
                                                                        tmp_path: Path) -> None:
     a = make_clone("a")
     ok(a, "new", "m", "--title", "Watched")
+    ok(a, "new", "gone", "--title", "Cancelled")
+    ok(a, "cancel", "gone", "--reason", "superseded")
 
-    async def run() -> tuple[Any, Any]:
+    async def run() -> tuple[Any, Any, Any]:
         async with traced_server(a, tmp_path / "trace.json") as client:
             quiet = await client.call_tool("wait_for_change", {"ids": ["m"], "until": "claimed",
                                                                "timeout_seconds": 2, "interval_seconds": 1})
             unknown = await client.call_tool("wait_for_change", {"ids": ["nope"], "timeout_seconds": 2})
-            return quiet, unknown
+            never = await client.call_tool("wait_for_change", {"ids": ["gone"], "until": "done",
+                                                               "timeout_seconds": 60})
+            return quiet, unknown, never
 
-    quiet, unknown = anyio.run(run)
+    quiet, unknown, never = anyio.run(run)
     assert not quiet.is_error
     data = quiet.structured_content
     assert (data["satisfied"], data["timed_out"], data["reason"], data["events"]) == (False, True, None, [])
     assert 2 <= data["waited_seconds"] < 30
     assert unknown.is_error and unknown.content[0].text == "no mission 'nope' on remote 'origin' (live or archived)"
     assert unknown.meta == {"gitclaim/exit_code": 4}
+    # a requirement that ended CANCELLED will not be DONE: an error at once, not a wait until the timeout
+    assert never.is_error and never.meta == {"gitclaim/exit_code": 3}
+    assert never.content[0].text == ("mission gone ended CANCELLED, so it will not be DONE unless it is reopened: "
+                                     "stopped waiting (see gitclaim show gone)")

@@ -150,3 +150,56 @@ def test_watch_refuses_bad_input(make_clone: Callable[..., Path]) -> None:
     assert res.returncode == 2 and res.stderr.startswith("gitclaim: invalid duration 'later'")
     res = run_gitclaim(a, "watch", "../x")
     assert res.returncode == 2 and res.stdout == ""
+
+
+def test_watch_done_stops_at_once_when_a_named_mission_ended_otherwise(make_clone: Callable[..., Path]) -> None:
+    a = make_clone("a")
+    ok(a, "new", "dep", "--title", "Requirement")
+    ok(a, "new", "other", "--title", "Still queued")
+    ok(a, "cancel", "dep", "--reason", "superseded")
+    started = time.monotonic()
+    res = run_gitclaim(a, "watch", "other", "dep", "--until", "done", "--timeout", "60")
+    assert time.monotonic() - started < 30
+    assert (res.returncode, res.stderr) == (3, "gitclaim: mission dep ended CANCELLED, so it will not be DONE unless "
+                                               "it is reopened: stopped waiting (see gitclaim show dep)\n")
+    # archived, the same: its last status is read from the archive index
+    ok(a, "archive")
+    res = run_gitclaim(a, "watch", "dep", "--until", "done", "--timeout", "60", "--json")
+    assert res.returncode == 3
+    assert json.loads(res.stdout.splitlines()[-1])["error"]["kind"] == "conflict"
+
+
+def test_watch_done_ends_when_a_watched_mission_fails_in_another_clone(make_clone: Callable[..., Path]) -> None:
+    a, b = make_clone("a"), make_clone("b")
+    ok(a, "new", "dep", "--title", "Requirement")
+    ok(b, "claim", "dep", "--as", "agent-b")
+    proc, first = start_watch(a, "dep", "--until", "done", "--interval", "1", "--timeout", "60")
+    try:
+        assert first.startswith("watching dep to be DONE (1 mission")
+        ok(b, "fail", "dep", "--summary", "cannot reproduce")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, (out, err)
+    assert err == ("gitclaim: mission dep ended FAILED, so it will not be DONE unless it is reopened: stopped waiting "
+                   "(see gitclaim show dep)\n")
+    assert "dep" in out and "FAILED" in out  # the event was printed before the verdict
+
+
+def test_watch_done_holds_for_a_mission_finished_and_archived_between_two_polls(
+        make_clone: Callable[..., Path]) -> None:
+    a, b = make_clone("a"), make_clone("b")
+    ok(a, "new", "dep", "--title", "Requirement")
+    ok(b, "claim", "dep", "--as", "agent-b")
+    proc, first = start_watch(a, "dep", "--until", "done", "--interval", "3", "--timeout", "60")
+    try:
+        assert first.startswith("watching dep to be DONE (1 mission")
+        ok(b, "done", "dep")
+        ok(b, "archive")  # the ref is gone before watch's next fetch: its only event is the removal
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (proc.returncode, err) == (0, ""), out
+    assert out.endswith("condition holds: dep DONE\n")
