@@ -36,6 +36,9 @@ STATES = (GOOD, UNTRUSTED, BAD, NONE)
 _STATE_OF = {"G": GOOD, "U": UNTRUSTED, "X": UNTRUSTED, "Y": UNTRUSTED, "E": UNTRUSTED, "B": BAD, "R": BAD,
              "N": NONE}
 _CACHE_FORMAT = 1
+# The most results a cache file keeps (about 100 bytes each): the oldest go first. Without a bound the per-commit
+# file would grow with every commit ever checked and be read whole by each command that checks one more.
+CACHE_LIMIT = 100_000
 
 
 class Signature(NamedTuple):
@@ -256,9 +259,12 @@ class SignatureCache:
             self.entries = {key: value for key, value in self.entries.items() if key in keys}
             self.dirty = True
 
-    def save(self) -> None:
+    def save(self, limit: int | None = None) -> None:
         if not self.dirty:
             return
+        limit = CACHE_LIMIT if limit is None else limit
+        if len(self.entries) > limit:  # oldest first: a dict keeps the order results were added in
+            self.entries = dict(list(self.entries.items())[-limit:])
         data = {"format": _CACHE_FORMAT, "trust": self.version, "entries": self.entries}
         try:
             write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode())

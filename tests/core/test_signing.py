@@ -236,3 +236,17 @@ def test_the_kept_claim_states_stay_the_size_of_the_queue(team, make_clone, keys
     ok(alice, "list", "--status", "ACTIVE", "--json")  # a filtered listing keeps what it did not look at
     ok(alice, "board", "--json")
     assert set(json.loads(kept.read_text())["entries"]) == tips
+
+
+def test_the_per_commit_results_are_bounded_and_the_oldest_go_first(tmp_path: Path) -> None:
+    from gitclaim.core.trust import GOOD, NONE, Signature, SignatureCache
+
+    path = tmp_path / "signatures"
+    cache = SignatureCache(path, "v1")
+    for n in range(7):
+        cache.put(f"{n:040x}", Signature(NONE) if n % 2 else Signature(GOOD, "alice", "SHA256:k"))
+    cache.save(limit=5)
+    again = SignatureCache(path, "v1")
+    assert list(again.entries) == [f"{n:040x}" for n in range(2, 7)]
+    assert again.get(f"{6:040x}") == Signature(GOOD, "alice", "SHA256:k")
+    assert again.get(f"{1:040x}") is None  # dropped: checked by git again when it is next wanted
