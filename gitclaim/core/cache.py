@@ -14,7 +14,6 @@ gitclaim's format) is ignored and written again; nothing in it is ever trusted w
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from gitclaim import __version__
 from gitclaim.core import mission as m
 from gitclaim.core.atomicfile import write_atomic
+from gitclaim.core.hashing import hasher
 
 CACHE_FORMAT = 1
 # Every Mission field but the ones the key or the listing leaves out, in a fixed order (entries are lists).
@@ -59,7 +59,7 @@ class MissionCache:
         head, _, body = raw.partition(b"\n")
         try:
             header = json.loads(head)
-            if header != _header(hashlib.sha256(body).hexdigest(), self.algo):
+            if header != _header(hasher("sha256")(body).hexdigest(), self.algo):
                 return
             entries = json.loads(body)
         except ValueError:
@@ -106,7 +106,7 @@ class MissionCache:
     def save(self) -> None:
         """Write the cache atomically; a cache that cannot be written is only a slower next run."""
         body = json.dumps(self.entries, ensure_ascii=False, separators=(",", ":")).encode()
-        head = json.dumps(_header(hashlib.sha256(body).hexdigest(), self.algo)).encode()
+        head = json.dumps(_header(hasher("sha256")(body).hexdigest(), self.algo)).encode()
         try:
             write_atomic(self.path, head + b"\n" + body)
         except OSError:

@@ -70,14 +70,13 @@ class Repo:
         if name not in self._transports:
             self._transports.add(name)
             # Every command that talks to the remote passes here first: share one ssh connection (core/ssh.py).
-            import hashlib
-
             from gitclaim.core import ssh
+            from gitclaim.core.hashing import hasher
 
             # One connection per clone and remote URL: two ssh host aliases of one server (gitolite users with
             # different keys) resolve to the same host, user and port, which is all ssh's %C tells apart.
             urls = "\0".join(self.remote_urls(name))
-            scope = hashlib.sha1(f"{self.paths.common_dir}\0{urls}".encode()).hexdigest()[:8]
+            scope = hasher("sha1")(f"{self.paths.common_dir}\0{urls}".encode()).hexdigest()[:8]
             self.git.env.update(ssh.multiplex_env(self.remote_urls(name), self.get, list(self.config),
                                                   self.git.env, scope,
                                                   ssh.SERVER_PERSIST if self.long_lived else ssh.DEFAULT_PERSIST))

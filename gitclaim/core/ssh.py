@@ -14,7 +14,6 @@ trusted otherwise).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import re
@@ -27,6 +26,7 @@ from typing import NamedTuple
 
 from gitclaim.core import timeutil
 from gitclaim.core.atomicfile import write_atomic
+from gitclaim.core.hashing import hasher
 from gitclaim.errors import InvalidInput
 
 DEFAULT_PERSIST = 60  # seconds a master stays after its last use: agents heartbeat and claim in bursts
@@ -158,13 +158,13 @@ def _ssh_config_stamp(ssh: str) -> str:
             parts.append(f"{f}:{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")
         except OSError:
             parts.append(f"{f}:-")
-    return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+    return hasher("sha1")("\n".join(parts).encode()).hexdigest()
 
 
 def _free_of_user_mux(ssh: str, host: Host, directory: Path, env: Mapping[str, str]) -> bool:
     """True when the user's ssh configuration sets no ControlMaster / ControlPath for this host."""
     stamp = _ssh_config_stamp(ssh)
-    key = hashlib.sha1(f"{host.user}\0{host.host}\0{host.port}".encode()).hexdigest()[:16]
+    key = hasher("sha1")(f"{host.user}\0{host.host}\0{host.port}".encode()).hexdigest()[:16]
     memo = directory / f"checked-{key}"
     try:
         kept = memo.read_text().split()

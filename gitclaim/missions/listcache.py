@@ -22,7 +22,6 @@ exactly is ignored and written again, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from gitclaim.core import git as g
 from gitclaim.core import jsontext, refsnap, timeutil
 from gitclaim.core import mission as m
 from gitclaim.core.atomicfile import write_atomic
+from gitclaim.core.hashing import hasher
 from gitclaim.core.refs import classify
 from gitclaim.core.store import MISSIONS_PREFIX, Store
 from gitclaim.errors import InvalidInput
@@ -253,7 +253,7 @@ _FIELDS = ",".join(f.json for f in m.FIELDS)
 
 def _digest(stamp: Any, rest: bytes | memoryview) -> str:
     """The checksum of everything the header vouches for: the stamp and the rest of the file."""
-    sha = hashlib.sha256(json.dumps(stamp).encode() + b"\n")
+    sha = hasher("sha256")(json.dumps(stamp).encode() + b"\n")
     sha.update(rest)
     return sha.hexdigest()
 

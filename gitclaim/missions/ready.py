@@ -9,11 +9,11 @@ Details and measurements: docs/lifecycle.md and docs/performance.md.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
+from gitclaim.core.hashing import hasher
 from gitclaim.core.store import Outcome, State, Store
 from gitclaim.errors import Conflict, CorruptMission, NothingReady
 
@@ -52,7 +52,7 @@ def choose(candidates: list[State], instance: str, attempt: int) -> State:
 
 
 def _score(instance: str, mission_id: str, attempt: int) -> bytes:
-    return hashlib.blake2b(f"{instance}\0{mission_id}\0{attempt}".encode(), digest_size=8).digest()
+    return hasher("blake2b")(f"{instance}\0{mission_id}\0{attempt}".encode(), digest_size=8).digest()
 
 
 def ready_now(store: Store) -> tuple[list[State], list[State], list[CorruptMission]]:

@@ -80,6 +80,8 @@ def test_reads_and_writes_import_only_what_they_use(make_clone) -> None:
     claimed = modules(a, "claim", "m1", "--as", "me")
     assert "gitclaim.core.pushing" in claimed
     assert not {"secrets", "hmac", "socket", "gitclaim.missions.agents", "gitclaim.missions.views"} & claimed
+    # hashlib loads the OpenSSL binding: loose objects and the ssh scope hash with Python's own modules
+    assert not {"hashlib", "_hashlib"} & claimed
     # a clone that signs nothing does not load what reads signatures (docs/signing.md)
     assert not {"gitclaim.core.claimsigs", "gitclaim.core.trust"} & claimed
 

@@ -83,3 +83,28 @@ def test_claim_starts_no_process_per_object(make_clone, bare_remote: Path, tmp_p
     log = git(bare_remote, "log", "-1", "--format=%an <%ae> %ad", "--date=raw", "refs/missions/m1").stdout
     assert log.startswith("Test User <test@example.invalid> ")
     assert os.listdir(a / ".git" / "objects")  # loose objects written in the clone
+
+
+@pytest.mark.parametrize(("config", "synced"), [
+    ({}, False),  # git's default: loose objects are not synced
+    ({"core.fsyncObjectFiles": "false"}, False),
+    ({"core.fsyncObjectFiles": "true"}, True),
+    ({"core.fsync": "loose-object"}, True),
+    ({"core.fsync": "all"}, True),
+])
+def test_objects_are_synced_when_git_would_sync_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      config: dict[str, str], synced: bool) -> None:
+    repo = tmp_path / "r"
+    git(tmp_path, "init", "-q", str(repo))
+    for key, value in config.items():
+        git(repo, "config", key, value)
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fsync", calls.append)
+    w = writer(repo)
+    blob = w.blob(b"one\n")
+    w.tree([g.TreeEntry("100644", "blob", blob, "mission.md")])
+    assert len(calls) == (2 if synced else 0)
+    assert blob == git(repo, "hash-object", "--stdin", input="one\n").stdout.strip()
+    assert not [p for p in (repo / ".git" / "objects").rglob("tmp_obj_*")]  # no temporary file left behind
+    mode = (repo / ".git" / "objects" / blob[:2] / blob[2:]).stat().st_mode & 0o777
+    assert mode == 0o444
