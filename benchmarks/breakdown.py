@@ -44,7 +44,18 @@ def main() -> None:
             git_time[0] += time.perf_counter() - t
             git_time[1] += 1
 
+    real_together = g.Git.run_together
+
+    def run_together(self, commands, **k):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return real_together(self, commands, **k)
+        finally:
+            git_time[0] += time.perf_counter() - t
+            git_time[1] += len(commands)
+
     g.Git.run = run  # type: ignore[method-assign]
+    g.Git.run_together = run_together  # type: ignore[method-assign]
     real_open = service.open_store
     real_load = settings.load
     settings_time = [0.0]

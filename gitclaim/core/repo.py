@@ -284,5 +284,5 @@ class Repo:
 
 def open_repo(cwd: Path | str | None = None) -> Repo:
     git = g.Git(Path(cwd) if cwd is not None else Path.cwd())
-    paths = g.discover(git)
-    return Repo(git, paths, g.config_list(git))
+    paths, config = g.open_repository(git)
+    return Repo(git, paths, config)

@@ -43,6 +43,7 @@ from gitclaim.core.git.repository import delete_ref as delete_ref
 from gitclaim.core.git.repository import discover as discover
 from gitclaim.core.git.repository import for_each_ref as for_each_ref
 from gitclaim.core.git.repository import init_bare as init_bare
+from gitclaim.core.git.repository import open_repository as open_repository
 from gitclaim.core.git.repository import pack_refs as pack_refs
 from gitclaim.core.git.repository import symbolic_refs as symbolic_refs
 from gitclaim.core.git.repository import update_ref as update_ref

@@ -64,10 +64,30 @@ class Git:
         env: dict[str, str] | None = None,
     ) -> Result:
         """Run `git <args>`; raise GitclaimError on a non-zero exit when `check`, GitTimeout past `timeout`."""
-        argv = ("git", *args)
+        proc = self._start(args, input, env)
+        return self._finish(proc, args, input, check, timeout)
+
+    def run_together(self, commands: Sequence[Sequence[str]], *, timeout: float | None = None) -> list[Result]:
+        """Run independent git commands at the same time and return their results in order, unchecked. For
+        reads that do not depend on each other (the two that open a repository): their start-up, most of what
+        such a read costs, overlaps instead of adding up."""
+        procs: list[subprocess.Popen[bytes]] = []
         try:
-            proc = subprocess.Popen(
-                argv,
+            for args in commands:
+                procs.append(self._start(args, None, None))
+            return [self._finish(proc, args, None, False, timeout) for proc, args in zip(procs, commands,
+                                                                                          strict=True)]
+        except BaseException:
+            for proc in procs:
+                if proc.returncode is None:
+                    _kill_group(proc)
+            raise
+
+    def _start(self, args: Sequence[str], input: bytes | None, env: dict[str, str] | None
+               ) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                ("git", *args),
                 cwd=self.cwd,
                 env={**self.env, **env} if env else self.env,
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
@@ -79,6 +99,9 @@ class Git:
             raise GitclaimError("git is not installed or not on PATH") from exc
         except NotADirectoryError as exc:
             raise NotARepository(f"not a directory: {self.cwd}") from exc
+
+    def _finish(self, proc: subprocess.Popen[bytes], args: Sequence[str], input: bytes | None, check: bool,
+                timeout: float | None) -> Result:
         try:
             out, err = proc.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -88,7 +111,7 @@ class Git:
         except BaseException:
             _kill_group(proc)
             raise
-        res = Result(argv, proc.returncode, out, err)
+        res = Result(("git", *args), proc.returncode, out, err)
         if check and not res.ok:
             raise GitclaimError(f"git {_subcommand(args)} failed: {res.error_line()}")
         return res

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from gitclaim.core.git.process import Git
+from gitclaim.core.git.process import Git, Result
 from gitclaim.core.git.remote import RefUpdate
 from gitclaim.errors import NotARepository
 
@@ -22,11 +22,28 @@ class RepoPaths(NamedTuple):
     worktree: Path | None
 
 
+_DISCOVER = ("rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository", "--show-cdup")
+_CONFIG_LIST = ("config", "-z", "--list")
+
+
 def discover(git: Git) -> RepoPaths:
-    res = git.run(
-        ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository", "--show-cdup"],
-        check=False,
-    )
+    return _paths(git, git.run(_DISCOVER, check=False))
+
+
+def config_list(git: Git) -> dict[str, list[str]]:
+    """Every configuration value in effect, keys lower-cased as git reports them (one process)."""
+    return _config(git.run(_CONFIG_LIST, check=False))
+
+
+def open_repository(git: Git) -> tuple[RepoPaths, dict[str, list[str]]]:
+    """`discover` and `config_list` at once: both are git's own reading of the repository from the same
+    directory and environment, so neither waits for the other (a command's start-up, where they run, is paid
+    by every agent call)."""
+    found, config = git.run_together([_DISCOVER, _CONFIG_LIST])
+    return _paths(git, found), _config(config)
+
+
+def _paths(git: Git, res: Result) -> RepoPaths:
     if not res.ok:
         raise NotARepository(f"not a git repository: {git.cwd} (run gitclaim inside a clone of the shared repo)")
     lines = res.text().split("\n")
@@ -38,9 +55,7 @@ def discover(git: Git) -> RepoPaths:
     return RepoPaths(git_dir, common, bare, worktree)
 
 
-def config_list(git: Git) -> dict[str, list[str]]:
-    """Every configuration value in effect, keys lower-cased as git reports them (one process)."""
-    res = git.run(["config", "-z", "--list"], check=False)
+def _config(res: Result) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for entry in res.stdout.split(b"\0"):
         if not entry:
