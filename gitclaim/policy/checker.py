@@ -14,6 +14,7 @@ from typing import Literal, NamedTuple
 
 from gitclaim.policy import tools
 from gitclaim.policy.config import PolicyConfig
+from gitclaim.policy.patterns import AFTER, BEFORE, PATTERNS
 
 # Rule ids: stable strings, shown to users and asserted on by tests.
 MESSAGE_EMPTY = "message-empty"
@@ -53,57 +54,6 @@ class _Line(NamedTuple):
     text: str
 
 
-# Names of models and coding tools, as they appear in trailers and commit identities. Human first names
-# that double as product names (Devin, Jules, Cody) are left out: their tools are caught by their emails.
-_MODEL_NAMES = (
-    r"claude|anthropic|chat-?gpt|gpt(?:-?\d[\w.]*)?|openai|gemini|copilot|codex|llama[\w.-]*|"
-    r"mistral|mixtral|codestral|deepseek|qwen[\w.-]*|grok|cursor|aider|windsurf|codeium|tabnine|"
-    r"codewhisperer|amazon\s+q"
-)
-# Names only agents sign with (gitclaim/policy/tools.py): matched in trailer and identity names, not in prose.
-_BOT_NAMES = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in tools.bot_names())
-# "Not a letter or digit" on either side: underscores and hyphens separate words, so `AI-assisted` and
-# `ai_helper` hit while `email`, `said` and `regenerate` do not.
-_BEFORE = r"(?<![^\W_])"
-_AFTER = r"(?![^\W_])"
-_MODEL = re.compile(rf"{_BEFORE}(?:{_MODEL_NAMES}|{_BOT_NAMES}){_AFTER}", re.IGNORECASE)
-
-# Signatures that tools write on their own: always checked, whatever the configured terms.
-_SIGNATURES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        "\N{ROBOT FACE}",
-        r"claude\.(?:ai|com)\b",
-        r"aider\.chat",
-        *(re.escape(address) for address in tools.addresses()),
-        rf"{_BEFORE}(?:generated|written|created|authored|produced|assisted|made)\s+(?:with|by|using|via)\s+"
-        rf"(?:an?\s+|the\s+)?\[?(?:{_MODEL_NAMES}|ai|llm){_AFTER}",
-    )
-)
-_AIDER_NAME = re.compile(r"\(aider\)\s*$", re.IGNORECASE)
-
-_TRAILER = re.compile(r"\s*(?P<key>[A-Za-z][A-Za-z0-9-]*-by)\s*:\s*(?P<value>.*)", re.IGNORECASE)
-_HEADER = re.compile(r"(?P<type>[^\s():!]+)(?:\((?P<scope>[^()]*)\))?(?P<bang>!)?:(?P<rest>.*)")
-_AUTOSQUASH = re.compile(r"(?:(?P<kind>fixup|squash|amend)! )+")
-_MERGE = re.compile(
-    r"Merge (?:branch|branches|remote-tracking branch|remote-tracking branches|remote branch"
-    r"|pull request|tag|tags|commit|commits) .+"
-)
-# Exactly the merge subjects git (`git merge`, `git pull`) and the forges write: only the quoted names, the
-# remote URL and the target branch vary. Anything more is the author's text and is checked as prose.
-_QUOTED = r"'[^']*'(?:(?:, | and )'[^']*')*"
-_GIT_MERGE = re.compile(
-    rf"Merge (?:(?:remote-tracking )?branch(?:es)?|tags?|commits?) {_QUOTED}(?: of \S+)?(?: into \S+)?"
-    r"|Merge pull request #\d+ from \S+|Merge \S+ into \S+"
-)
-_NOT_PROSE = re.compile(
-    r"`[^`\s]+`"  # a code span holding one token: an identifier, a path, an option
-    r"|[A-Za-z][A-Za-z0-9+.-]*://\S+"  # a URL
-    r"|(?<![\w.-])(?:[\w.-]+/)*(?:CLAUDE\.md|\.claude/[\w./-]*|generated/[\w./-]*)"
-)
-_GIT_REVERT = re.compile(r'(?:Revert|Reapply) ".*"')
-_BREAKING = re.compile(r"(?P<token>breaking[ -]change)(?P<space>\s*):(?P<rest>.*)", re.IGNORECASE)
-_SCISSORS = re.compile(r" -+ >8 -+\s*")
 
 
 def check_message(message: str, config: PolicyConfig, *, verbatim: bool = False) -> list[Finding]:
@@ -129,9 +79,9 @@ def check_identity(role: Literal["author", "committer"], name: str, email: str,
     rule = ATTRIBUTION_AUTHOR if role == "author" else ATTRIBUTION_COMMITTER
     hint = f"rewrite the commit with a person as {role} (git commit --amend --reset-author, or rebase)"
     tool = (
-        _AIDER_NAME.search(name)  # aider appends " (aider)" to the user's name by default
-        or _MODEL.search(_masked(name, config))
-        or any(sig.search(email) or sig.search(name) for sig in _SIGNATURES)
+        PATTERNS.aider_name.search(name)  # aider appends " (aider)" to the user's name by default
+        or PATTERNS.model.search(_masked(name, config))
+        or any(sig.search(email) or sig.search(name) for sig in PATTERNS.signatures)
     )
     return [Finding(0, who, rule, hint)] if tool else []
 
@@ -157,7 +107,7 @@ def _split(message: str, comment_char: str | None) -> tuple[list[_Line], list[_L
         text = raw.rstrip("\r")
         if comment_char and text.startswith(comment_char):
             rest = text[len(comment_char):]
-            if _SCISSORS.fullmatch(rest):
+            if PATTERNS.scissors.fullmatch(rest):
                 break  # git drops the scissors line and everything below it (the diff of `commit -v`)
             comments.append(_Line(number, rest))
         else:
@@ -186,9 +136,9 @@ def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
         return
     header = lines[0]
     subject, autosquash = _strip_autosquash(header.text)
-    if _MERGE.fullmatch(subject):
+    if PATTERNS.merge.fullmatch(subject):
         return  # git and the forges write these headers themselves; only the attribution checks apply
-    if not _GIT_REVERT.fullmatch(subject):
+    if not PATTERNS.git_revert.fullmatch(subject):
         yield from _header(header, subject, config)
     body = lines[1:]
     if body and body[0].text.strip():
@@ -201,7 +151,7 @@ def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
 
 def _strip_autosquash(header: str) -> tuple[str, set[str]]:
     """The header without `fixup! `/`squash! `/`amend! ` prefixes, and which prefixes there were."""
-    match = _AUTOSQUASH.match(header)
+    match = PATTERNS.autosquash.match(header)
     if not match:
         return header, set()
     kinds = set(re.findall(r"(fixup|squash|amend)! ", match.group(0)))
@@ -217,7 +167,7 @@ def _amended_header(body: list[_Line], config: PolicyConfig) -> Iterator[Finding
 
 
 def _header(line: _Line, subject: str, config: PolicyConfig) -> Iterator[Finding]:
-    match = _HEADER.fullmatch(subject)
+    match = PATTERNS.header.fullmatch(subject)
     if not match:
         yield Finding(line.number, line.text, HEADER_FORMAT,
                         "write the header as 'type(scope): description', e.g. 'fix(cli): handle an empty id'")
@@ -237,7 +187,7 @@ def _header(line: _Line, subject: str, config: PolicyConfig) -> Iterator[Finding
 
 def _breaking_footers(body: list[_Line]) -> Iterator[Finding]:
     for line in body:
-        match = _BREAKING.match(line.text)
+        match = PATTERNS.breaking.match(line.text)
         if not match:
             continue
         if match.group("token") not in ("BREAKING CHANGE", "BREAKING-CHANGE") or match.group("space"):
@@ -271,7 +221,7 @@ def _git_merge_header(content: list[_Line]) -> _Line | None:
     if not lines:
         return None
     subject, _ = _strip_autosquash(lines[0].text)
-    return lines[0] if _GIT_MERGE.fullmatch(subject) else None
+    return lines[0] if PATTERNS.git_merge.fullmatch(subject) else None
 
 
 def _terms(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
@@ -294,7 +244,7 @@ def _not_prose(text: str, terms: re.Pattern[str]) -> str:
             return span
         return " " * len(span)
 
-    return _NOT_PROSE.sub(blank, text)
+    return PATTERNS.not_prose.sub(blank, text)
 
 
 def _patterns(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
@@ -305,7 +255,7 @@ def _patterns(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
 
 
 def _signatures(line: _Line) -> Iterator[Finding]:
-    for signature in _SIGNATURES:
+    for signature in PATTERNS.signatures:
         match = signature.search(line.text)
         if match:
             yield Finding(line.number, match.group(0), ATTRIBUTION_SIGNATURE,
@@ -313,13 +263,13 @@ def _signatures(line: _Line) -> Iterator[Finding]:
 
 
 def _trailer(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
-    match = _TRAILER.fullmatch(line.text)
+    match = PATTERNS.trailer.fullmatch(line.text)
     if not match:
         return
     value = match.group("value")
     name = value.split("<", 1)[0]
     known_address = any(address in value.casefold() for address in tools.addresses())
-    if _MODEL.search(_masked(name, config)) or _AIDER_NAME.search(name.strip()) or known_address:
+    if PATTERNS.model.search(_masked(name, config)) or PATTERNS.aider_name.search(name.strip()) or known_address:
         yield Finding(line.number, line.text.strip(), ATTRIBUTION_TRAILER,
                         f"delete this {match.group('key')} trailer: tools and models are not credited")
 
@@ -351,7 +301,7 @@ def _terms_regex(terms: tuple[str, ...]) -> re.Pattern[str] | None:
         return None
     # Longest first, so "Claude Code" is reported as itself rather than as "Claude".
     alternatives = [_term_alternative(t) for t in sorted(terms, key=len, reverse=True)]
-    return re.compile(rf"{_BEFORE}(?:{'|'.join(alternatives)}){_AFTER}", re.IGNORECASE)
+    return re.compile(rf"{BEFORE}(?:{'|'.join(alternatives)}){AFTER}", re.IGNORECASE)
 
 
 def _term_alternative(term: str) -> str:
@@ -368,7 +318,7 @@ def _allowed_regex(allowed: tuple[str, ...]) -> re.Pattern[str] | None:
     if not allowed:
         return None
     alternatives = [r"\s+".join(re.escape(w) for w in a.split()) for a in sorted(allowed, key=len, reverse=True)]
-    return re.compile(rf"{_BEFORE}(?:{'|'.join(alternatives)}){_AFTER}", re.IGNORECASE)
+    return re.compile(rf"{BEFORE}(?:{'|'.join(alternatives)}){AFTER}", re.IGNORECASE)
 
 
 @lru_cache(maxsize=32)
