@@ -133,26 +133,27 @@ class Store:
         return self.repo.namespace.refspec
 
     # ---- reading ------------------------------------------------------------------------------------------
-    def sync(self, refspecs: Sequence[str] | None = None) -> None:
+    def sync(self, refspecs: Sequence[str] | None = None, *, patient: bool = False) -> None:
         """One fetch brings every mission ref (and prunes the ones the remote no longer has); other refs, such
         as the archive, are fetched only by the commands that read them, in the same one fetch.
 
         A fetch that fails other than by a timeout is tried again, a few times within the time limit: another
         process fetching into the same refs (agents in linked worktrees of one clone share refs/missions/*)
         makes git fail with "cannot lock ref ...: is at X but expected Y" when both move one ref, although the
-        remote answered. Fetching again is harmless; a remote that is really down fails every attempt."""
+        remote answered. Fetching again is harmless; a remote that is really down fails every attempt.
+        `patient` (init's first fetch): the time limit bounds only the time git makes no progress."""
         remote = self.repo.require_remote()
         refspecs = list(refspecs) if refspecs is not None else [self.refspec]
         started = time.monotonic()
         for attempt in range(1, FETCH_ATTEMPTS + 1):
             try:
-                g.fetch(self.git, remote, refspecs, timeout=self.repo.timeout)
+                g.fetch(self.git, remote, refspecs, timeout=self.repo.timeout, patient=patient)
                 break
             except g.GitTimeout:
                 self.repo.drop_connection()
                 raise
             except RemoteError:
-                if attempt == FETCH_ATTEMPTS or time.monotonic() - started > self.repo.timeout:
+                if attempt == FETCH_ATTEMPTS or (time.monotonic() - started > self.repo.timeout and not patient):
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart from the other fetcher
         self._synced.update(refspecs)

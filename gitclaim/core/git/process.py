@@ -5,8 +5,10 @@ that kills the process group, an environment that never prompts and never locali
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -62,10 +64,13 @@ class Git:
         check: bool = True,
         timeout: float | None = None,
         env: dict[str, str] | None = None,
+        idle: bool = False,
     ) -> Result:
-        """Run `git <args>`; raise GitclaimError on a non-zero exit when `check`, GitTimeout past `timeout`."""
+        """Run `git <args>`; raise GitclaimError on a non-zero exit when `check`, GitTimeout past `timeout`.
+        `idle`: `timeout` bounds the time git goes without writing anything (a command that reports its
+        progress, such as a first fetch of many missions, runs as long as it makes progress)."""
         proc = self._start(args, input, env)
-        return self._finish(proc, args, input, check, timeout)
+        return self._finish(proc, args, input, check, timeout, idle)
 
     def run_together(self, commands: Sequence[Sequence[str]], *, timeout: float | None = None) -> list[Result]:
         """Run independent git commands at the same time and return their results in order, unchecked. For
@@ -101,12 +106,16 @@ class Git:
             raise NotARepository(f"not a directory: {self.cwd}") from exc
 
     def _finish(self, proc: subprocess.Popen[bytes], args: Sequence[str], input: bytes | None, check: bool,
-                timeout: float | None) -> Result:
+                timeout: float | None, idle: bool = False) -> Result:
         try:
-            out, err = proc.communicate(input, timeout=timeout)
+            if idle and timeout is not None and input is None:
+                out, err = _read_while_active(proc, timeout)
+            else:
+                out, err = proc.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             _kill_group(proc)
-            raise GitTimeout(f"git {_subcommand(args)} timed out after {timeout:g}s (the limit is GITCLAIM_TIMEOUT "
+            what = "without any progress for" if idle else "after"
+            raise GitTimeout(f"git {_subcommand(args)} timed out {what} {timeout:g}s (the limit is GITCLAIM_TIMEOUT "
                              "or git config gitclaim.timeout)") from exc
         except BaseException:
             _kill_group(proc)
@@ -115,6 +124,30 @@ class Git:
         if check and not res.ok:
             raise GitclaimError(f"git {_subcommand(args)} failed: {res.error_line()}")
         return res
+
+
+def _read_while_active(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
+    """Read git's output until it exits; TimeoutExpired once it has written nothing for `timeout` seconds."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out: list[bytes] = []
+    err: list[bytes] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ, out)
+        sel.register(proc.stderr, selectors.EVENT_READ, err)
+        while sel.get_map():
+            ready = sel.select(timeout)
+            if not ready:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            for key, _ in ready:
+                data = os.read(key.fd, 65536)
+                if data:
+                    key.data.append(data)
+                else:
+                    sel.unregister(key.fileobj)
+    proc.stdout.close()
+    proc.stderr.close()
+    proc.wait(timeout)  # both pipes are closed: git is exiting
+    return b"".join(out), b"".join(err)
 
 
 def _subcommand(args: Sequence[str]) -> str:
@@ -130,12 +163,34 @@ def _subcommand(args: Sequence[str]) -> str:
     return args[0] if args else "git"
 
 
+# How long a git process stopped by a timeout gets to clean up after SIGTERM before it is killed outright.
+TERM_GRACE = 2.0
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    """Stop git and every process it started. SIGTERM first: git removes the lock files it holds
+    (packed-refs.lock, <ref>.lock, index.lock) on SIGTERM, never on SIGKILL, and a lock left behind makes
+    every later ref change in the clone fail with "File exists" until someone deletes it by hand. SIGKILL
+    only for what is still running TERM_GRACE seconds later."""
+    if _signal_group(proc.pid, signal.SIGTERM):
+        deadline = time.monotonic() + TERM_GRACE
+        while time.monotonic() < deadline:
+            proc.poll()  # reaps git itself, so that only live processes answer the probe below
+            if not _signal_group(proc.pid, 0):
+                break
+            time.sleep(0.02)
+        else:
+            _signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to the process group (0: only probe it); False when no process of the group is left."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 class CatFile:

@@ -3,18 +3,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from gitclaim.core.git.process import Git, GitTimeout
+from gitclaim.core.gitrecords import describe_stderr
 from gitclaim.errors import RemoteError
+
+# git's progress lines ("remote: Counting objects:  42% (4200/10000)", "Receiving objects: 100% (...), done."),
+# each ended by a carriage return or a newline: not part of what went wrong.
+_PROGRESS = re.compile(rb"^(?:remote: )?[A-Z][A-Za-z ]*: +\d[^\r\n]*[\r\n]+", re.MULTILINE)
 
 # Fetch and push must never start maintenance, ask for credentials, run the user's pre-push hooks (a test
 # suite in a pre-push hook must not run on every claim) or recurse into submodules.
 _NET_CONFIG = ["-c", "maintenance.auto=false", "-c", "gc.auto=0", "-c", "fetch.recurseSubmodules=false"]
 
 
-def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, prune: bool = True) -> None:
+def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, prune: bool = True,
+          patient: bool = False) -> None:
+    """Fetch `refspecs` from `remote` within `timeout` seconds; `patient`: for as long as git reports progress,
+    with `timeout` bounding only the time without any (a first fetch of many missions is no hung remote)."""
     # --refmap= : only the refspecs given here move refs. Without it git also moves the remote-tracking refs the
     # configured refspecs map the fetched refs to, ignoring negative ones: mission branches of a branch namespace
     # would appear in refs/remotes/ (`git branch -r`) although init excludes them (docs/config.md).
@@ -22,12 +31,15 @@ def fetch(git: Git, remote: str, refspecs: Sequence[str], *, timeout: float, pru
             "--refmap="]
     if prune:
         args.append("--prune")
+    if patient:
+        args.append("--progress")  # to stderr, which is not a terminal: what shows that git is not stuck
     try:
-        res = git.run([*args, "--", remote, *refspecs], check=False, timeout=timeout)
+        res = git.run([*args, "--", remote, *refspecs], check=False, timeout=timeout, idle=patient)
     except GitTimeout as err:
         raise GitTimeout(f"cannot fetch from remote {remote!r}: {err}") from None
     if not res.ok:
-        raise RemoteError(f"cannot fetch from remote {remote!r}: {res.error_line()}")
+        said = describe_stderr(_PROGRESS.sub(b"", res.stderr)) or res.error_line()
+        raise RemoteError(f"cannot fetch from remote {remote!r}: {said}")
 
 
 class RefUpdate(NamedTuple):
