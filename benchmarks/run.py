@@ -84,7 +84,7 @@ def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -
                              if k in ("sizes", "growth_sizes") and v)
                    + "".join(f" --{k} {v}" for k, v in (("archived", args.archived), ("agents", args.agents),
                                                           ("missions", args.missions))
-                             if v != {"archived": 1000, "agents": 32, "missions": 500}[k]),
+                             if v is not None and v != {"archived": None, "agents": 32, "missions": 500}[k]),
     }
 
 
@@ -193,8 +193,9 @@ def main() -> int:
     ap.add_argument("--only", help=f"comma-separated suites: {', '.join(SUITES)}")
     ap.add_argument("--sizes", help="`cache` suite: mission counts, comma-separated (default 10000,100000; "
                                     "--quick: 10000)")
-    ap.add_argument("--growth-sizes", help="`growth` suite: live mission counts (default 100,1000,10000)")
-    ap.add_argument("--archived", type=int, default=1000, help="`growth` suite: archived missions (default 1000)")
+    ap.add_argument("--growth-sizes", help="`growth` suite: live mission counts (default 100,1000,10000,100000; "
+                                           "--quick: 100,1000)")
+    ap.add_argument("--archived", type=int, help="`growth` suite: archived missions (default 100000; --quick: 1000)")
     ap.add_argument("--agents", type=int, default=32, help="`agents` suite: agents (default 32)")
     ap.add_argument("--missions", type=int, default=500, help="`agents` suite: missions (default 500)")
     ap.add_argument("--out", default=str(c.ROOT / "benchmarks" / "results" / "latest.md"),

@@ -53,7 +53,7 @@ class Ctx:
     _sshd: Any = None
     sizes: list[int] = field(default_factory=list)  # `cache` suite: missions per row (default by --quick)
     growth_sizes: list[int] = field(default_factory=list)  # `growth` suite: live missions per row
-    archived: int = 1000  # `growth` suite: archived missions of the second column
+    archived: int | None = None  # `growth` suite: archived missions of the second column (None: its default)
     agents: int = 32  # `agents` suite
     missions: int = 500
 
