@@ -39,6 +39,7 @@ class Race:
     wall: float
     won: int
     pushes: int  # push attempts, from git's trace2 events of every agent
+    lost: int  # lost races the agents' won claims report (`lost_races` of next --json / next_mission)
     doubles: int
     unclaimed: int
     consistent: bool  # the agents' claims are exactly the remote's
@@ -63,7 +64,7 @@ class Race:
 
     def row(self, label: str) -> list[str]:
         return [label, f"{self.wall:.1f} s", str(self.won), f"{self.rate:.2f}", str(self.pushes),
-                f"{self.attempts:.3f}", f"{self.doubles} double, {self.unclaimed} unclaimed",
+                f"{self.attempts:.3f}", str(self.lost), f"{self.doubles} double, {self.unclaimed} unclaimed",
                 "yes" if self.consistent else "NO", str(len(self.errors))]
 
     def evidence(self, raw_rate: float) -> str:
@@ -72,7 +73,7 @@ class Race:
                 f"{raw_rate:.2f} raw pushes/s = {self.rate / raw_rate:.2f}×")
 
     def to_json(self) -> dict:
-        return {"wall_s": self.wall, "won": self.won, "pushes": self.pushes, "doubles": self.doubles,
+        return {"wall_s": self.wall, "won": self.won, "pushes": self.pushes, "lost": self.lost, "doubles": self.doubles,
                 "unclaimed": self.unclaimed, "consistent": self.consistent, "errors": self.errors[:20],
                 "ready_s": self.ready_s}
 
@@ -126,6 +127,7 @@ def _outcome(remote: Remote, outs: list[Path], traces: list[Path], t0: float, mi
     return Race(
         wall=max(d["end"] for d in data) - t0, won=len(agent_won),
         pushes=sum(c.count_trace(t).pushes for t in traces),
+        lost=sum(cl.get("lost_races", 0) for d in data for cl in d["claims"]),
         doubles=sum(1 for v in per_mission.values() if v > 1),
         unclaimed=sum(1 for v in per_mission.values() if v == 0),
         consistent=agent_won == sorted(claimed) and len(set(agent_won)) == len(agent_won),
@@ -217,7 +219,7 @@ def agents_race(ctx: Ctx) -> Section:
     cli = _cli_race(ctx, remote, clones)
     ctx.log(f"agents: CLI agents {cli.wall:.1f} s")
     rows = [[f"{agents} raw pushers, distinct refs", f"{raw_wall:.1f} s", str(missions), f"{raw_rate:.2f}",
-             str(missions), "1.000", "-", "-", "0"],
+             str(missions), "1.000", "-", "-", "-", "0"],
             cli.row(f"{agents} CLI agents, `next --json` loops")]
     sec.raw = {"raw_wall_s": raw_wall, "cli": cli.to_json()}
     mcp: Race | None = None
@@ -234,7 +236,7 @@ def agents_race(ctx: Ctx) -> Section:
     else:
         sec.notes.append(f"MCP agents not measured: {why}")
     sec.table(["run", "wall", "missions", "per second", "push attempts (trace2)", "attempts per claim",
-               "remote check", "agents' claims = remote's", "errors"], rows)
+               "lost races (reported)", "remote check", "agents' claims = remote's", "errors"], rows)
     for label, race in (("CLI", cli), ("MCP", mcp)):
         if race is not None and race.errors:
             sec.notes.append(f"first errors ({label}): " + "; ".join(race.errors[:3]))
