@@ -36,6 +36,16 @@ INDEX_FORMAT = 1
 # Each archived mission adds a parent to the commit and two arguments to the push: batches keep both far from
 # the operating system's argument limits. Each batch is still one atomic push.
 MAX_BATCH = 500
+# git's push compares every ref it names (each archived mission twice: its lease and its deletion) with every
+# ref the remote advertises, about 3.6 us a pair on a 2-core machine (docs/performance.md): 500 missions on a
+# remote of 10,000 refs took 18 s of CPU, and on a busy machine past the time limit. Batches are sized to about
+# this many pairs, so that one push stays far within the limit whatever the number of missions.
+MAX_PAIRS = 1_000_000
+
+
+def batch_size(refs: int) -> int:
+    """How many missions one archive push takes from a remote of about `refs` refs."""
+    return max(1, min(MAX_BATCH, MAX_PAIRS // max(refs, 1)))
 
 
 @dataclass(frozen=True)
@@ -179,7 +189,8 @@ def _row(state: State) -> dict[str, Any]:
 
 def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool = False,
             now: datetime | None = None) -> ArchiveResult:
-    """Archive every eligible mission, MAX_BATCH per atomic push; a lost race is decided again on fresh state."""
+    """Archive every eligible mission, `batch_size` per atomic push; a lost race is decided again on fresh
+    state."""
     now = now or timeutil.now()
     result = ArchiveResult(dry_run)
     if dry_run:
@@ -187,17 +198,20 @@ def archive(store: Store, *, older_than: timedelta = timedelta(0), dry_run: bool
         result.missions = [_row(s) for s in eligible(store.all()[0], now, older_than)]
         return result
     pushes = store.pushes
+    # One fetch for the whole run: each push leases every ref it changes on the value read, and a push that
+    # loses a race is followed by a fetch and a new plan (Store.swap), so later batches need no fetch of their own.
+    store.sync(sync_specs(store))
     more = True
     while more:
         batch: list[State] = []
 
-        def plan(reread: bool) -> list[g.RefUpdate] | None:
+        def plan(_reread: bool) -> list[g.RefUpdate] | None:
             nonlocal batch, more
-            if not reread:
-                store.sync(sync_specs(store))
             snap = snapshot(store, with_tree=True)
-            todo = eligible(store.all()[0], now, older_than)
-            batch, more = todo[:MAX_BATCH], len(todo) > MAX_BATCH
+            states = store.all(bodies=False)[0]  # no bodies: through the parse cache
+            todo = eligible(states, now, older_than)
+            size = batch_size(len(states) + 1)
+            batch, more = todo[:size], len(todo) > size
             if not batch:
                 return None
             return _updates(snap.tip, _build(store, snap, batch, now), batch)

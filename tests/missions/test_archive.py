@@ -133,3 +133,29 @@ def test_archive_never_takes_unfinished_missions_and_reports_a_refusal(make_clon
     res = run_gitclaim(a, "archive")
     assert res.returncode == 6 and "refused the atomic push" in res.stderr and "archive refused here" in res.stderr
     assert remote_refs(bare_remote, "refs/") == before
+
+
+def test_archive_batches_are_sized_by_the_remote_and_share_one_fetch(make_clone, bare_remote, monkeypatch) -> None:
+    # git compares each ref a push names with every ref of the remote: with room for 12 such pairs, a push takes
+    # 12 // (missions + 1) missions (the real budget is 1,000,000 pairs: 100 missions at 10,000 refs).
+    a = fast_clone(make_clone, "a")
+    tips = setup_missions(a, {f"d{i}": m.DONE for i in range(5)}, {"q": m.QUEUED})
+    monkeypatch.setattr(archive, "MAX_PAIRS", 12)
+    assert [archive.batch_size(r) for r in (1, 6, 7, 13, 10**6)] == [12, 2, 1, 1, 1]
+    real_push, real_fetch = g.push_cas, g.fetch
+    pushes: list[list[str]] = []
+    fetches: list[list[str]] = []
+    monkeypatch.setattr(g, "push_cas", lambda git_, remote, updates, **kw: (
+        pushes.append(sorted(u.ref for u in updates)), real_push(git_, remote, updates, **kw))[1])
+    monkeypatch.setattr(g, "fetch", lambda git_, remote, specs, **kw: (
+        fetches.append(list(specs)), real_fetch(git_, remote, specs, **kw))[1])
+    result = archive.archive(open_store(a))
+    # 6 missions, then 5, then 3 are left: 1, 2 and 3 missions per push (12 // 7, 12 // 6, 12 // 4).
+    assert pushes == [[ARCHIVE, "refs/missions/d0"],
+                      [ARCHIVE, "refs/missions/d1", "refs/missions/d2"],
+                      [ARCHIVE, "refs/missions/d3", "refs/missions/d4"]]
+    assert len(fetches) == 1 and result.pushes == 3
+    assert sorted(r["mission_id"] for r in result.missions) == [f"d{i}" for i in range(5)]
+    assert list(remote_refs(bare_remote)) == ["refs/missions/q"]
+    assert sorted(index(bare_remote)) == [f"d{i}" for i in range(5)]
+    assert {e["tip"] for e in index(bare_remote).values()} == {tips[f"d{i}"] for i in range(5)}
