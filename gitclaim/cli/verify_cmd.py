@@ -18,17 +18,19 @@ from gitclaim.missions import verify as verify_mod
 def verify(
     ids: list[str] = typer.Argument(None, metavar="[MISSION]...", help="Missions to check (default: all).",
                                     autocompletion=complete_mission_id),
+    archived: bool = typer.Option(False, "--archived", help="Archived missions too (their histories as archived)."),
     json_out: bool = JSON,
 ) -> None:
     """Check the signature of every commit of the missions' histories against the trust list; exit 11 unless
     all are good."""
-    report = verify_mod.verify(open_store(), ids or [])
+    report = verify_mod.verify(open_store(), ids or [], archived=archived)
     if json_out:
         emit_json(report.to_json())
     else:
         for mc in report.missions:
+            where = " (archived)" if mc.archived else ""
             for check in mc.problems:
-                line(f"{mc.mission_id} {check.commit[:12]} {check.action or '-'} {check.text()}")
+                line(f"{mc.mission_id}{where} {check.commit[:12]} {check.action or '-'} {check.text()}")
         line(f"verified {_count(report.commits, 'commit')} of {_count(len(report.missions), 'mission')}: "
              f"{report.not_good} not good")
     if not report.ok:

@@ -268,6 +268,7 @@ class MissionVerdict(BaseModel):
     mission_id: str
     tip: str
     ok: bool
+    archived: bool = Field(False, description="Read from the archive (verify_missions with archived).")
     commits: list[CommitVerdict]
 
 

@@ -19,12 +19,13 @@ from gitclaim.missions import verify
 
 def verify_missions(
     ids: Annotated[list[str] | None, Field(description="Missions to check (default: all).")] = None,
+    archived: Annotated[bool, Field(description="Archived missions too (their histories as archived).")] = False,
     repo_path: RepoPath = None,
 ) -> Annotated[CallToolResult, VerifyReport]:
     """Check the signature of every commit of the missions' histories against the trust list of the default
     branch (fetched first), and fencing by principal; ok is false when any commit is not signed good."""
     def op(store: Store) -> VerifyReport:
-        return VerifyReport(**verify.verify(store, ids or []).to_json())
+        return VerifyReport(**verify.verify(store, ids or [], archived=archived).to_json())
 
     return call(repo_path, op)
 

@@ -58,13 +58,14 @@ class MissionCheck:
     mission_id: str
     tip: str
     commits: list[CommitCheck]  # oldest first: the first-parent chain, then any commit merged in beside it
+    archived: bool = False  # read from the archive (its final tip kept there), not from a mission ref
 
     @property
     def problems(self) -> list[CommitCheck]:
         return [c for c in self.commits if c.state != GOOD]
 
     def to_json(self) -> dict[str, Any]:
-        return {"mission_id": self.mission_id, "tip": self.tip, "ok": not self.problems,
+        return {"mission_id": self.mission_id, "tip": self.tip, "ok": not self.problems, "archived": self.archived,
                 "commits": [c.to_json() for c in self.commits]}
 
 
@@ -111,13 +112,15 @@ def default_branch(store: Store) -> tuple[str | None, str | None]:
     return f"refs/heads/{name}", f"+refs/heads/{name}:{base}{name}"
 
 
-def verify(store: Store, ids: Sequence[str] = (), *, fetch: bool = True) -> Report:
-    """Check the named missions (all when none is named)."""
+def verify(store: Store, ids: Sequence[str] = (), *, fetch: bool = True, archived: bool = False) -> Report:
+    """Check the named missions (all when none is named); `archived`: archived missions too, their histories
+    read from the final tips the archive keeps."""
     for mission_id in ids:
         check_id(mission_id)
     branch, refspec = default_branch(store)
     if fetch:
-        store.sync([store.refspec, *([refspec] if refspec else [])])
+        extra = [store.namespace.archive_fetch] if archived else []
+        store.sync([store.refspec, *([refspec] if refspec else []), *extra])
     lists = trust.load(store.git, store.repo.remote, store.repo.paths.bare)  # after the fetch: the current lists
     if branch is None:
         store.warn(f"warning: no default branch known for remote {store.repo.remote!r} (no refs/remotes/"
@@ -125,17 +128,37 @@ def verify(store: Store, ids: Sequence[str] = (), *, fetch: bool = True) -> Repo
                    f"{'the repository HEAD' if store.repo.paths.bare else 'empty'}; "
                    f"run git remote set-head {store.repo.remote} --auto")
     tips = dict(store.ids())
-    wanted = list(dict.fromkeys(ids)) or sorted(tips)
-    missing = [mid for mid in wanted if mid not in tips]
-    if missing:  # live missions only: an archived one's history is no longer on a mission ref
-        raise NotFound(f"no mission {missing[0]!r} on remote {store.repo.remote!r}")
-    chosen = {mid: tips[mid] for mid in wanted}
+    kept = _archived_tips(store, set(tips)) if archived else {}
+    wanted = list(dict.fromkeys(ids)) or sorted({*tips, *kept})
+    missing = [mid for mid in wanted if mid not in tips and mid not in kept]
+    if missing:
+        raise NotFound(_missing(store, missing[0], archived))
+    chosen = {mid: tips.get(mid) or kept[mid] for mid in wanted}
     commits = {c.oid: c for c in g.all_commits(store.git, list(dict.fromkeys(chosen.values())))}
     sigs = trust.verify(store.git, lists, store.state_dir, commits)
     report = Report(lists, branch)
     for mission_id, tip in chosen.items():
-        report.missions.append(MissionCheck(mission_id, tip, _checks(tip, commits, sigs)))
+        report.missions.append(MissionCheck(mission_id, tip, _checks(tip, commits, sigs), mission_id not in tips))
     return report
+
+
+def _archived_tips(store: Store, live: set[str]) -> dict[str, str]:
+    """The final tip of every archived mission that is not live again (the archive index, one cat-file)."""
+    from gitclaim.missions import archive
+
+    return {mid: e.tip for mid, e in archive.snapshot(store).index.items() if mid not in live}
+
+
+def _missing(store: Store, mission_id: str, archived: bool) -> str:
+    remote = store.repo.remote
+    if archived:
+        return f"no mission {mission_id!r} on remote {remote!r} (live or archived)"
+    from gitclaim.missions import archive
+
+    store.sync_once(store.namespace.archive_fetch)  # only to say so: the check itself needs no archive
+    if mission_id in archive.snapshot(store).index:
+        return f"mission {mission_id!r} is archived: check it with gitclaim verify --archived {mission_id}"
+    return f"no mission {mission_id!r} on remote {remote!r}"
 
 
 def _checks(tip: str, commits: dict[str, g.Commit], sigs: dict[str, Signature]) -> list[CommitCheck]:

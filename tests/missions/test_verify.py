@@ -70,12 +70,12 @@ def test_verify_json_is_one_document_per_mission_per_commit(team, make_clone, ke
         "trust": {"source": "refs/remotes/origin/HEAD", "default_branch": "refs/heads/main",
                   "principals": ["alice@agents", "bob@agents"]},
         "missions": [
-            {"mission_id": "m2", "tip": tip(team, "m2"), "ok": True, "commits": [
+            {"mission_id": "m2", "tip": tip(team, "m2"), "ok": True, "archived": False, "commits": [
                 {"commit": tip(team, "m2", 1), "action": "create", "instance": instance[alice], "state": "good",
                  "signature": alice_key, "claim_principal": None},
                 {"commit": tip(team, "m2"), "action": "claim", "instance": instance[alice], "state": "good",
                  "signature": alice_key, "claim_principal": None}]},
-            {"mission_id": "m1", "tip": tip(team, "m1"), "ok": False, "commits": [
+            {"mission_id": "m1", "tip": tip(team, "m1"), "ok": False, "archived": False, "commits": [
                 {"commit": tip(team, "m1", 1), "action": "create", "instance": instance[alice], "state": "good",
                  "signature": alice_key, "claim_principal": None},
                 {"commit": tip(team, "m1"), "action": "claim", "instance": instance[plain], "state": "none",
@@ -131,3 +131,30 @@ def test_fencing_follows_the_claim_through_a_takeover(team, make_clone, keys) ->
         ("create", "alice@agents", None), ("claim", "alice@agents", None), ("takeover", "bob@agents", None),
         ("heartbeat", "bob@agents", "bob@agents")]
     assert data["ok"] is True
+
+
+def test_verify_archived_checks_the_histories_the_archive_keeps(team, make_clone, keys) -> None:
+    alice = signed_clone(make_clone, "alice", keys["alice"])
+    mallory = signed_clone(make_clone, "mallory", keys["mallory"])
+    ok(alice, "new", "m-live", "--title", "Live")
+    ok(alice, "new", "m-old", "--title", "Old")
+    ok(mallory, "claim", "m-old")
+    ok(mallory, "done", "m-old")
+    done_commit, claim_commit = tip(team, "m-old"), tip(team, "m-old", 1)
+    ok(alice, "archive")
+    assert git(team, "for-each-ref", "--format=%(refname)", "refs/missions/").stdout == "refs/missions/m-live\n"
+    # without --archived: live missions only, and an archived id is named as such, with the way to check it
+    assert ok(alice, "verify").stdout == "verified 1 commit of 1 mission: 0 not good\n"
+    assert one_line(run_gitclaim(alice, "verify", "m-old"), 4) == (
+        "gitclaim: mission 'm-old' is archived: check it with gitclaim verify --archived m-old")
+    res = run_gitclaim(alice, "verify", "--archived")
+    assert res.returncode == 11, res.stderr
+    untrusted = f"untrusted (key {fingerprint(keys['mallory'])})"
+    assert res.stdout.splitlines() == [f"m-old (archived) {claim_commit[:12]} claim {untrusted}",
+                                       f"m-old (archived) {done_commit[:12]} complete {untrusted}",
+                                       "verified 4 commits of 2 missions: 2 not good"]
+    doc = json.loads(run_gitclaim(alice, "verify", "--archived", "--json").stdout)
+    assert [(m["mission_id"], m["archived"], m["ok"]) for m in doc["missions"]] == [
+        ("m-live", False, True), ("m-old", True, False)]
+    assert one_line(run_gitclaim(alice, "verify", "--archived", "nosuch"), 4) == (
+        "gitclaim: no mission 'nosuch' on remote 'origin' (live or archived)")
