@@ -5,7 +5,6 @@ the exit code comes from PolicyViolation."""
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +60,7 @@ def _identities(git: Git, config: PolicyConfig) -> list[Finding]:
     for role, which in (("author", "GIT_AUTHOR_IDENT"), ("committer", "GIT_COMMITTER_IDENT")):
         ident = var_ident(git, which)
         if ident is not None:
-            found += [replace(v, hint=f"commit with a person as {role} (check --author, GIT_{role.upper()}_NAME "
+            found += [v._replace(hint=f"commit with a person as {role} (check --author, GIT_{role.upper()}_NAME "
                                       "and git config user.name)")
                       for v in check_identity(role, ident[0], ident[1], config)]
     return found

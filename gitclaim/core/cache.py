@@ -13,7 +13,6 @@ gitclaim's format) is ignored and written again; nothing in it is ever trusted w
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,9 @@ from gitclaim.core.hashing import hasher
 
 CACHE_FORMAT = 1
 # Every Mission field but the ones the key or the listing leaves out, in a fixed order (entries are lists).
-FIELDS = tuple(f.name for f in dataclasses.fields(m.Mission) if f.name not in ("mission_id", "body"))
+FIELDS = tuple(f for f in m.Mission._fields if f not in ("mission_id", "body"))
 _REQUIRES = FIELDS.index("requires")
-if [f.name for f in dataclasses.fields(m.Mission)] != ["mission_id", *FIELDS[:-1], "body", "extra"]:
+if list(m.Mission._fields) != ["mission_id", *FIELDS[:-1], "body", "extra"]:
     raise ImportError("gitclaim.core.cache: Mission's fields are no longer mission_id, ..., body, extra")
 
 

@@ -9,18 +9,19 @@ so an agent may call its session whatever it likes. See docs/protocol.md.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 TRAILER_PREFIX = "Gitclaim-"
 
 
-@dataclass(frozen=True)
-class MissionMessage:
+class MissionMessage(NamedTuple):
     verb: str  # "claim", "release", "log note on", ...
     mission_id: str
     action: str  # machine name, the Gitclaim-Action trailer
     body: str = ""
-    trailers: dict[str, str] = field(default_factory=dict)
+    # One empty dict shared by every message made without trailers (a NamedTuple has no default factory): it is
+    # only ever read.
+    trailers: dict[str, str] = {}  # noqa: RUF012
 
     def render(self) -> str:
         lines = [f"chore(mission): {self.verb} {self.mission_id}".rstrip()]

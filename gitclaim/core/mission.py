@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import reprlib
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -81,8 +80,7 @@ def _values(mis: Mission) -> list[Any]:
     return values
 
 
-@dataclass(frozen=True)
-class Mission:
+class Mission(NamedTuple):
     mission_id: str
     title: str
     status: str = QUEUED
@@ -101,7 +99,9 @@ class Mission:
     summary: str | None = None
     finished_at: str | None = None
     body: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # One empty dict shared by every mission made without extra keys (a NamedTuple has no default factory): it is
+    # only ever read; a change is a new dict (`evolve`).
+    extra: dict[str, Any] = {}  # noqa: RUF012
 
     @property
     def held(self) -> bool:
@@ -125,7 +125,7 @@ class Mission:
         return timeutil.parse_ts(self.last_activity) or timeutil.parse_ts(self.claimed_at)
 
     def evolve(self, **changes: Any) -> Mission:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
     def to_json(self) -> dict[str, Any]:
         """The stable snake_case fields of --json output (docs/json.md), from FIELDS."""

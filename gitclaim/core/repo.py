@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,13 +41,16 @@ def check_instance(value: str, source: str) -> str:
     return value
 
 
-@dataclass
 class Repo:
-    git: g.Git
-    paths: g.RepoPaths
-    config: dict[str, list[str]] = field(repr=False)
-    _transports: set[str] = field(default_factory=set, repr=False)  # remotes whose transport is prepared
-    long_lived: bool = False  # opened by a server (MCP): keep a shared ssh connection longer between calls
+    def __init__(self, git: g.Git, paths: g.RepoPaths, config: dict[str, list[str]], long_lived: bool = False) -> None:
+        self.git = git
+        self.paths = paths
+        self.config = config
+        self._transports: set[str] = set()  # remotes whose transport is prepared
+        self.long_lived = long_lived  # opened by a server (MCP): keep a shared ssh connection longer between calls
+
+    def __repr__(self) -> str:
+        return f"Repo(git={self.git!r}, paths={self.paths!r}, long_lived={self.long_lived!r})"
 
     # ---- configuration ------------------------------------------------------------------------------------
     def get(self, key: str) -> str | None:

@@ -10,10 +10,9 @@ git config instead; see docs/config.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitclaim.core import git as g
 from gitclaim.core import safeyaml, timeutil
@@ -27,10 +26,9 @@ DEFAULT_LEASE_TTL = timedelta(hours=24)
 DEFAULT_HEARTBEAT_INTERVAL = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     lease_ttl: timedelta = DEFAULT_LEASE_TTL  # when a claim becomes stale (docs/lifecycle.md)
-    policy: PolicyConfig = field(default_factory=PolicyConfig)  # the commit policy (docs/commit-policy.md)
+    policy: PolicyConfig = PolicyConfig()  # the commit policy (docs/commit-policy.md)
     guard_branches: bool = False  # the server guard also checks branch commits (docs/server-guard.md)
     # How often the post-commit and agent hooks may refresh one mission's lease (docs/lifecycle.md).
     heartbeat_interval: timedelta = DEFAULT_HEARTBEAT_INTERVAL
@@ -83,7 +81,7 @@ def load(repo: Repo) -> Settings:
     settings = parse(_read_text(repo))
     comment_char = repo.get("core.commentChar") or ""  # "auto" and unset both mean '#'
     if comment_char and comment_char != "auto":
-        settings = replace(settings, policy=replace(settings.policy, comment_char=comment_char))
+        settings = settings._replace(policy=settings.policy._replace(comment_char=comment_char))
     return settings
 
 

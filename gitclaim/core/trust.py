@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, NamedTuple
 
 from gitclaim.core import git as g
 from gitclaim.core.atomicfile import write_atomic
+from gitclaim.core.hashing import hasher
 
 TRUST_FILE = ".gitclaim/allowed_signers"
 # Where a clone finds the default branch, in this order: the remote's HEAD as the clone knows it, else these.
@@ -151,7 +151,7 @@ def _fingerprints(trust: TrustList) -> tuple[dict[str, str], set[str]]:
     listed: set[str] = set()
     for principals, key, options in _entries(trust.allowed.decode("utf-8", "replace"), with_options=True):
         try:
-            digest = hashlib.sha256(base64.b64decode(key[1], validate=True)).digest()
+            digest = hasher("sha256")(base64.b64decode(key[1], validate=True)).digest()
         except (ValueError, binascii.Error):
             continue
         fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")

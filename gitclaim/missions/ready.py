@@ -9,7 +9,7 @@ Details and measurements: docs/lifecycle.md and docs/performance.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
@@ -20,8 +20,7 @@ from gitclaim.errors import Conflict, CorruptMission, NothingReady
 MAX_ROUNDS = 50
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
     outcome: Outcome
     lost_races: int
     pushes: int

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -37,8 +36,7 @@ RULES = (
 )
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One broken rule of the commit policy (a violation; not `workflows.rules.Violation`, a workflow's broken
     rule, nor `errors.PolicyViolation`, the error a front end reports). `line` is 1-based in the message as
     given; 0 when it is not about the text."""

@@ -7,8 +7,7 @@ Pure: the file is found and read by core/settings.py, which hands the parsed sec
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitclaim.errors import InvalidInput
 
@@ -23,8 +22,7 @@ _KNOWN_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class PolicyConfig:
+class PolicyConfig(NamedTuple):
     """What the checker enforces. Frozen and made of tuples so compiled regexes can be cached per config."""
 
     enabled: bool = True

@@ -82,6 +82,10 @@ def test_reads_and_writes_import_only_what_they_use(make_clone) -> None:
     assert not {"secrets", "hmac", "socket", "gitclaim.missions.agents", "gitclaim.missions.views"} & claimed
     # hashlib loads the OpenSSL binding: loose objects and the ssh scope hash with Python's own modules
     assert not {"hashlib", "_hashlib"} & claimed
+    # the model, settings and messages are NamedTuples: dataclasses imports inspect (with ast, dis, tokenize)
+    assert not {"dataclasses", "inspect"} & claimed
+    assert run_gitclaim(a, "new", "m2", "--title", "Two").returncode == 0
+    assert not {"dataclasses", "inspect", "hashlib"} & modules(a, "next", "--as", "me")
     # a clone that signs nothing does not load what reads signatures (docs/signing.md)
     assert not {"gitclaim.core.claimsigs", "gitclaim.core.trust"} & claimed
 
