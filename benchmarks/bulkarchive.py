@@ -8,9 +8,9 @@ gitclaim writes it (gitclaim.missions.archive: each finished mission's own creat
 of archive commits of archive.MAX_BATCH missions each whose parents are the previous archive commit and the
 batch's tips, on refs/gitclaim/archive; no refs/missions/<id> left), in one stream.
 
-One difference, which no measured command reads: an archive commit's index.json lists every mission archived
-up to it; here only the last one does (each earlier one lists its own batch), which keeps the stream linear in
-K instead of quadratic. The tip's tree is exactly what gitclaim would have written.
+One difference, which no measured command reads: an archive commit's index.json and missions/ tree list every
+mission archived up to it; here only the last one does (each earlier one lists its own batch), which keeps the
+stream linear in K instead of quadratic. The tip's tree is exactly what gitclaim would have written.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def bulk_archive(bare: Path, ids: Sequence[str]) -> float:
         w(f"commit {ARCHIVE_REF}\ncommitter Bench User <bench@example.invalid> {SECS} +0000\n".encode())
         w(f"data {len(msg)}\n".encode() + msg + b"\n")
         w(b"".join(f"merge :{2 * (i + 1) + 1}\n".encode() for i in batch))
-        w(b"".join(f"M 100644 :{2 * (i + 1)} {archive.MISSIONS_DIR}/{ids[i]}.md\n".encode() for i in batch))
+        files = range(len(ids)) if last else batch  # an earlier commit's tree: its own batch only, as its index
+        w(b"deleteall\n" + b"".join(f"M 100644 :{2 * (i + 1)} {archive.MISSIONS_DIR}/{ids[i]}.md\n".encode()
+                                     for i in files))
         w(f"M 100644 inline {archive.INDEX}\ndata {len(data)}\n".encode() + data + b"\n\n")
     stream.close()
     if ids and c.git(bare, "rev-parse", f"{ARCHIVE_REF}^2") != tips[(len(ids) - 1) // archive.MAX_BATCH
