@@ -14,8 +14,18 @@ from pathlib import Path
 
 from benchmarks import common as c
 from benchmarks import resident
-from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, PYTHON
-from benchmarks.suites import AGENT, Ctx, Remote, Section, Target, _claims_on_remote, new_clone, new_remote
+from benchmarks.common import GITCLAIM_TEXT, PYTHON
+from benchmarks.suites import (
+    AGENT,
+    Ctx,
+    Remote,
+    Section,
+    Target,
+    _claims_on_remote,
+    new_clone,
+    new_remote,
+    start_agents,
+)
 
 RAW_PUSHER = r"""
 import os, subprocess, sys, time
@@ -139,15 +149,7 @@ def _cli_race(ctx: Ctx, remote: Remote, clones: list[Path]) -> Race:
     agent_py = ctx.ws.root / "agent.py"
     agent_py.write_text(AGENT)
     go = ctx.ws.root / "go-agents"
-    env = {**os.environ, **remote.env}
-    procs, outs, traces = [], [], []
-    for a, clone in enumerate(clones):
-        out_p, trace = ctx.ws.root / f"agents-{a}.json", ctx.ws.root / f"agents-{a}.trace"
-        outs.append(out_p)
-        traces.append(trace)
-        procs.append(subprocess.Popen([PYTHON, str(agent_py), str(go), str(out_p), str(trace), f"agent-{a}",
-                                       *GITCLAIM, "next", "--json"], cwd=clone, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs, outs, traces = start_agents(agent_py, go, clones, ctx.ws.root / "agents", {**os.environ, **remote.env})
     time.sleep(1.0)
     t0 = time.time()
     go.write_text("go")

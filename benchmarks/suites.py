@@ -540,6 +540,21 @@ def scale(ctx: Ctx) -> Section:
 # 5. Contention: 16 agents over 200 missions
 
 
+def start_agents(agent_py: Path, go: Path, clones: list[Path], stem: Path, env: dict[str, str] | None = None
+                 ) -> tuple[list[subprocess.Popen[bytes]], list[Path], list[Path]]:
+    """One AGENT process per clone, each waiting for `go` to exist: (processes, result files, trace2 files),
+    the files named `<stem>-<n>.json` and `<stem>-<n>.trace`."""
+    procs, outs, traces = [], [], []
+    for a, clone in enumerate(clones):
+        out, trace = Path(f"{stem}-{a}.json"), Path(f"{stem}-{a}.trace")
+        outs.append(out)
+        traces.append(trace)
+        procs.append(subprocess.Popen([PYTHON, str(agent_py), str(go), str(out), str(trace), f"agent-{a}",
+                                       *GITCLAIM, "next", "--json"], cwd=clone, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs, outs, traces
+
+
 AGENT = r"""
 import json, os, subprocess, sys, time
 go, out_path, trace, name = sys.argv[1:5]
@@ -589,15 +604,7 @@ def contention(ctx: Ctx) -> Section:
         c.bulk_missions(remote.bare, ids)
         clones = [new_clone(ctx, remote, f"contention-{r}-agent-{a:02d}") for a in range(agents)]
         go = ctx.ws.root / f"go-{r}"
-        procs, outs, traces = [], [], []
-        for a, clone in enumerate(clones):
-            out = ctx.ws.root / f"agent-{r}-{a}.json"
-            trace = ctx.ws.root / f"agent-{r}-{a}.trace"
-            outs.append(out)
-            traces.append(trace)
-            procs.append(subprocess.Popen([PYTHON, str(agent_py), str(go), str(out), str(trace), f"agent-{a}",
-                                           *GITCLAIM, "next", "--json"], cwd=clone,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs, outs, traces = start_agents(agent_py, go, clones, ctx.ws.root / f"agent-{r}")
         time.sleep(1.0)
         t0 = time.time()
         go.write_text("go")
