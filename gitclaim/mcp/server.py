@@ -2,10 +2,11 @@
 MCP Python SDK (2.x).
 
 Between calls the server keeps only each repository it opened (its paths, configuration and settings, read again
-when one of their files changes: missions/workspace.py StoreCache) and, on an ssh remote, the shared connection's
-master for its persistence time (600 s by default, core/ssh.py); what a call fetched is never reused by the next.
-Every git process is short-lived (see gitclaim/core/git/), so a server that runs for a whole working day holds no
-git children and does not grow.
+when one of their files changes: missions/workspace.py StoreCache), one `cat-file --batch` per repository for its
+reads (core/git/process.py KeptReader) and, on an ssh remote, the shared connection's master for its persistence
+time (600 s by default, core/ssh.py); what a call fetched is never reused by the next. Every other git process is
+short-lived (see gitclaim/core/git/), so a server that runs for a whole working day holds one git child per
+repository and does not grow.
 
 Only gitclaim/mcp/ imports the SDK; `gitclaim mcp` imports this module, nothing else does. Reference: docs/mcp.md.
 """

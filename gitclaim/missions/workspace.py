@@ -66,7 +66,8 @@ def archived_conflict(store: Store, mission_id: str) -> GitclaimError | None:
 class StoreCache:
     """Opened repositories by directory, for a long-lived process. Each call still gets a new Store (what a
     command fetched is never reused); what is kept is the repository's paths, configuration and settings,
-    read again as soon as one of the files they came from changes (mtime, size or inode)."""
+    read again as soon as one of the files they came from changes (mtime, size or inode), and one `cat-file
+    --batch` per repository for its reads (core/git/process.py KeptReader)."""
 
     def __init__(self) -> None:
         self._open: dict[Path, tuple[tuple[object, ...], Repo, Settings]] = {}
@@ -77,8 +78,11 @@ class StoreCache:
         if kept is not None and kept[0] == _stamp(kept[1]):
             repo, settings = kept[1], kept[2]
         else:
+            if kept is not None:
+                kept[1].git.close()
             repo = open_repo(key)
             repo.long_lived = True  # a shared ssh connection outlives the gaps between tool calls
+            repo.git.keep_reader()  # and so does one cat-file: a warm call reads without starting a process
             settings = settings_file.load(repo)
             self._open[key] = (_stamp(repo), repo, settings)
         return _wired(repo, settings)

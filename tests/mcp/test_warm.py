@@ -1,11 +1,13 @@
-"""A warm MCP server opens each repository once: no git process to open it on later calls, and a change of the
-clone's configuration is seen by the next call."""
+"""A warm MCP server opens each repository once and keeps one `cat-file --batch` for it: no git process to open it
+or to read a mission on later calls, and a change of the clone's configuration is seen by the next call. Nothing
+it started outlives it."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 mcp = pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
+from tests.core.test_kept_reader import _cat_files  # noqa: E402
 from tests.helpers import git, run_gitclaim  # noqa: E402
 
 
@@ -47,9 +50,15 @@ def test_warm_calls_reuse_the_opened_repository(make_clone: Callable[..., Path],
                 git(clone, "config", "--unset", "gitclaim.remote")
                 res = await s.call_tool("claim_mission", {"mission_id": "m2"})
                 seen.append((res.is_error, res.content[0].text))
+                seen.append(len(_cat_files(clone)))  # the reopened repository's reader replaced the first one
         return seen
 
-    warm, changed, back = anyio.run(run)
-    assert warm == (False, ["cat-file", "push"])  # the local state, then the push: nothing to open
+    warm, changed, back, readers = anyio.run(run)
+    assert warm == (False, ["push"])  # the state read by the kept cat-file, then the push: nothing else starts
+    assert readers == 1
     assert changed[0] and "no remote named 'nowhere'" in changed[1]
     assert back[0] is False
+    deadline = time.monotonic() + 10
+    while _cat_files(clone) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _cat_files(clone) == []  # the reader read end-of-file when the server went, and ended

@@ -28,6 +28,8 @@ from gitclaim.core.git.objectio import write_tree as write_tree
 from gitclaim.core.git.process import CatFile as CatFile
 from gitclaim.core.git.process import Git as Git
 from gitclaim.core.git.process import GitTimeout as GitTimeout
+from gitclaim.core.git.process import KeptReader as KeptReader
+from gitclaim.core.git.process import ReaderGone as ReaderGone
 from gitclaim.core.git.process import Result as Result
 from gitclaim.core.git.remote import PushOutcome as PushOutcome
 from gitclaim.core.git.remote import RefUpdate as RefUpdate

@@ -22,12 +22,15 @@ from gitclaim.errors import InvalidInput, NotARepository
 
 
 def cat_file_batch(git: Git, specs: Sequence[str]) -> list[GitObject | None]:
-    """Read many objects in one `cat-file --batch` process; None for a spec that names nothing."""
+    """Read many objects in one `cat-file --batch` process (the kept one, in a server that keeps one); None for a
+    spec that names nothing."""
     if not specs:
         return []
     for spec in specs:
         if "\n" in spec:
             raise ValueError("object spec with a newline")
+    if git.reader is not None:
+        return git.reader.read(specs)
     payload = ("\n".join(specs) + "\n").encode()
     res = git.run(["cat-file", "--batch"], input=payload)
     return parse_batch(res.stdout, len(specs))

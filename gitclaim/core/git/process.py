@@ -55,6 +55,20 @@ class Git:
     def __init__(self, cwd: Path | str, env: dict[str, str] | None = None) -> None:
         self.cwd = Path(cwd)
         self.env = {**os.environ, **_BASE_ENV, **(env or {})}
+        # Set by a long-lived process (the MCP server, missions/workspace.py StoreCache): object reads go through
+        # one `cat-file --batch` kept open between calls instead of a process each (objectio.cat_file_batch).
+        self.reader: KeptReader | None = None
+
+    def keep_reader(self) -> None:
+        """Read objects through one kept `cat-file --batch` from now on (see KeptReader)."""
+        if self.reader is None:
+            self.reader = KeptReader(self)
+
+    def close(self) -> None:
+        """Stop the kept reader, if any: later reads start a process each again."""
+        reader, self.reader = self.reader, None
+        if reader is not None:
+            reader.close()
 
     def run(
         self,
@@ -193,28 +207,61 @@ def _signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
+class ReaderGone(GitclaimError):
+    """A `cat-file --batch` process ended while it was being read: its answers so far are still good, the rest
+    cannot be told apart from "no such object", so they are never guessed."""
+
+
 class CatFile:
     """One long-lived `cat-file --batch` for walks where each read decides the next (a commit's parent)."""
 
     def __init__(self, git: Git) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"], cwd=git.cwd, env=git.env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"], cwd=git.cwd, env=git.env,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError as exc:
+            raise GitclaimError("git is not installed or not on PATH") from exc
+        except NotADirectoryError as exc:
+            raise NotARepository(f"not a directory: {git.cwd}") from exc
 
     def get(self, spec: str) -> GitObject | None:
-        assert self._proc.stdin and self._proc.stdout
-        self._proc.stdin.write(spec.encode() + b"\n")
-        self._proc.stdin.flush()
-        fields = self._proc.stdout.readline().decode().split()
+        self.send([spec])
+        return self.receive()
+
+    def send(self, specs: Sequence[str]) -> None:
+        """Ask for `specs` without reading the answers yet (receive() them in order). The caller keeps what it
+        sends at a time within a pipe's buffer: git stops reading while its answers are not read."""
+        assert self._proc.stdin
+        try:
+            self._proc.stdin.write(b"".join(spec.encode() + b"\n" for spec in specs))
+            self._proc.stdin.flush()
+        except (BrokenPipeError, ValueError) as exc:  # ValueError: the pipe was closed here after a failure
+            raise ReaderGone("git cat-file --batch ended before it was asked") from exc
+
+    def receive(self) -> GitObject | None:
+        """The next answer: the object, or None when its spec names nothing (`<spec> missing`)."""
+        assert self._proc.stdout
+        line = self._proc.stdout.readline()
+        if not line.endswith(b"\n"):
+            raise ReaderGone("git cat-file --batch ended while it was read")
+        fields = line.decode().split()
         if len(fields) != 3:
             return None
-        data = self._proc.stdout.read(int(fields[2]) + 1)[:-1]
-        return GitObject(fields[0], fields[1], data)
+        data = self._proc.stdout.read(int(fields[2]) + 1)
+        if len(data) != int(fields[2]) + 1:
+            raise ReaderGone("git cat-file --batch ended in the middle of an object")
+        return GitObject(fields[0], fields[1], data[:-1])
 
     def close(self) -> None:
         if self._proc.stdin:
-            self._proc.stdin.close()
+            try:
+                self._proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        if self._proc.stdout:
+            self._proc.stdout.close()
         self._proc.wait()
 
     def __enter__(self) -> CatFile:
@@ -222,3 +269,65 @@ class CatFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# Specs sent to a kept reader before its answers are read: well within a pipe's 64 KiB (git stops reading its
+# input while its output is not read, so a larger burst could block both sides).
+_BURST_BYTES = 16384
+
+
+class KeptReader:
+    """One `cat-file --batch` kept open by a long-lived process: a warm MCP call reads a mission's state without
+    starting a process (a claim is then one git process, its push). git resolves every spec when it reads it
+    (loose refs from their files, packed-refs again when it changed, packs rescanned when an object is not
+    found), so a kept reader sees what other processes wrote since it started. Calls on worker threads take
+    turns. A reader that died (killed, the repository moved) is started again once per batch, which asks again
+    only for what it had not answered."""
+
+    def __init__(self, git: Git) -> None:
+        import threading  # only servers keep a reader; commands never pay for the import
+
+        self._git = git
+        self._cat: CatFile | None = None
+        self._lock = threading.Lock()
+        self.started = 0  # processes started so far (tests)
+
+    def read(self, specs: Sequence[str]) -> list[GitObject | None]:
+        with self._lock:
+            out: list[GitObject | None] = []
+            restarted = False
+            while len(out) < len(specs):
+                try:
+                    out += self._burst(specs[len(out):])
+                except ReaderGone:
+                    self._stop()
+                    if restarted:
+                        raise
+                    restarted = True
+            return out
+
+    def _burst(self, specs: Sequence[str]) -> list[GitObject | None]:
+        if self._cat is None:
+            self._cat = CatFile(self._git)
+            self.started += 1
+        burst: list[str] = []
+        size = 0
+        for spec in specs:
+            if burst and size + len(spec) + 1 > _BURST_BYTES:
+                break
+            burst.append(spec)
+            size += len(spec) + 1
+        self._cat.send(burst)
+        return [self._cat.receive() for _ in burst]
+
+    def _stop(self) -> None:
+        if self._cat is not None:
+            cat, self._cat = self._cat, None
+            try:
+                cat.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
