@@ -29,8 +29,10 @@ def cat_file_batch(git: Git, specs: Sequence[str]) -> list[GitObject | None]:
     for spec in specs:
         if "\n" in spec:
             raise ValueError("object spec with a newline")
-    if git.reader is not None:
-        return git.reader.read(specs)
+    reader = git.reader  # once: another thread may close it meanwhile (it then answers None)
+    kept = reader.read(specs) if reader is not None else None
+    if kept is not None:
+        return kept
     payload = ("\n".join(specs) + "\n").encode()
     res = git.run(["cat-file", "--batch"], input=payload)
     return parse_batch(res.stdout, len(specs))

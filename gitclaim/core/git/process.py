@@ -290,10 +290,15 @@ class KeptReader:
         self._git = git
         self._cat: CatFile | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self.started = 0  # processes started so far (tests)
 
-    def read(self, specs: Sequence[str]) -> list[GitObject | None]:
+    def read(self, specs: Sequence[str]) -> list[GitObject | None] | None:
+        """The objects `specs` name, in order (None for one that names nothing); None when the reader was closed
+        meanwhile (the caller reads without it)."""
         with self._lock:
+            if self._closed:
+                return None
             out: list[GitObject | None] = []
             restarted = False
             while len(out) < len(specs):
@@ -330,4 +335,5 @@ class KeptReader:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._stop()
