@@ -23,16 +23,24 @@ def parse_batch(out: bytes, count: int) -> list[GitObject | None]:
     pos = 0
     for _ in range(count):
         nl = out.index(b"\n", pos)
-        header = out[pos:nl].decode()
+        header = batch_header(out[pos:nl])
         pos = nl + 1
-        fields = header.split(" ")
-        if len(fields) != 3 or not fields[2].isdigit():  # "<spec> missing" / "<spec> ambiguous"
+        if header is None:
             objects.append(None)
             continue
-        size = int(fields[2])
-        objects.append(GitObject(fields[0], fields[1], out[pos:pos + size]))
+        oid, kind, size = header
+        objects.append(GitObject(oid, kind, out[pos:pos + size]))
         pos += size + 1
     return objects
+
+
+def batch_header(line: bytes) -> tuple[str, str, int] | None:
+    """(oid, type, size) from one `cat-file --batch` header line; None for "<spec> missing" / "<spec> ambiguous"
+    (a spec may hold spaces, so only a third field of digits makes an object)."""
+    fields = line.decode().split(" ")
+    if len(fields) != 3 or not fields[2].isdigit():
+        return None
+    return fields[0], fields[1], int(fields[2])
 
 
 class TreeEntry(NamedTuple):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from gitclaim.core.gitrecords import GitObject, describe_stderr
+from gitclaim.core.gitrecords import GitObject, batch_header, describe_stderr
 from gitclaim.errors import GitclaimError, NotARepository, RemoteError
 
 # Git must never stop to ask a person anything, and must speak the same language whatever the user's locale.
@@ -246,13 +246,14 @@ class CatFile:
         line = self._proc.stdout.readline()
         if not line.endswith(b"\n"):
             raise ReaderGone("git cat-file --batch ended while it was read")
-        fields = line.decode().split()
-        if len(fields) != 3:
+        header = batch_header(line[:-1])
+        if header is None:
             return None
-        data = self._proc.stdout.read(int(fields[2]) + 1)
-        if len(data) != int(fields[2]) + 1:
+        oid, kind, size = header
+        data = self._proc.stdout.read(size + 1)
+        if len(data) != size + 1:
             raise ReaderGone("git cat-file --batch ended in the middle of an object")
-        return GitObject(fields[0], fields[1], data[:-1])
+        return GitObject(oid, kind, data[:-1])
 
     def close(self) -> None:
         if self._proc.stdin:
