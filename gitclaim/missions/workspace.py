@@ -70,21 +70,27 @@ class StoreCache:
     --batch` per repository for its reads (core/git/process.py KeptReader)."""
 
     def __init__(self) -> None:
+        import threading  # only long-lived front ends keep stores; commands never pay for the import
+
         self._open: dict[Path, tuple[tuple[object, ...], Repo, Settings]] = {}
+        # Tool calls run on worker threads: calls that arrive together must not each open the repository (and
+        # start a reader) when only one of them is kept.
+        self._lock = threading.Lock()
 
     def store(self, cwd: Path) -> Store:
         key = cwd.resolve()
-        kept = self._open.get(key)
-        if kept is not None and kept[0] == _stamp(kept[1]):
-            repo, settings = kept[1], kept[2]
-        else:
-            if kept is not None:
-                kept[1].git.close()
-            repo = open_repo(key)
-            repo.long_lived = True  # a shared ssh connection outlives the gaps between tool calls
-            repo.git.keep_reader()  # and so does one cat-file: a warm call reads without starting a process
-            settings = settings_file.load(repo)
-            self._open[key] = (_stamp(repo), repo, settings)
+        with self._lock:
+            kept = self._open.get(key)
+            if kept is not None and kept[0] == _stamp(kept[1]):
+                repo, settings = kept[1], kept[2]
+            else:
+                if kept is not None:
+                    kept[1].git.close()
+                repo = open_repo(key)
+                repo.long_lived = True  # a shared ssh connection outlives the gaps between tool calls
+                repo.git.keep_reader()  # and so does one cat-file: a warm call reads without starting a process
+                settings = settings_file.load(repo)
+                self._open[key] = (_stamp(repo), repo, settings)
         return _wired(repo, settings)
 
 
