@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.support.gitenv import ROOT, git
 
-__all__ = ["GITCLAIM", "ROOT", "cli_commands", "git", "git_commands", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
+__all__ = ["GITCLAIM", "ROOT", "cat_file_pids", "cli_commands", "git", "git_commands", "new_mission", "race", "remote_mission", "remote_refs", "run_gitclaim"]
 
 GITCLAIM = [sys.executable, "-m", "gitclaim"]
 
@@ -135,4 +135,18 @@ def cli_commands() -> dict[str, Any]:
             found[prefix] = cmd
 
     walk(typer.main.get_command(app), "")
+    return found
+
+
+def cat_file_pids(repo: Path) -> list[int]:
+    """Pids of the `git cat-file --batch` processes running in `repo`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cmd[:3] == [b"git", b"cat-file", b"--batch"] and Path(cwd) == repo.resolve():
+            found.append(int(pid))
     return found

@@ -14,7 +14,7 @@ import pytest
 
 from gitclaim.core import git as g
 from gitclaim.errors import GitclaimError
-from tests.helpers import git
+from tests.helpers import cat_file_pids, git
 
 
 def _commit(repo: Path, text: str) -> str:
@@ -31,20 +31,6 @@ def _kept(repo: Path) -> g.Git:
 
 def _oids(reader: g.Git, specs: list[str]) -> list[str | None]:
     return [obj.oid if obj is not None else None for obj in g.cat_file_batch(reader, specs)]
-
-
-def _cat_files(repo: Path) -> list[int]:
-    """Pids of the `git cat-file --batch` processes running in `repo`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            continue
-        if cmd[:3] == [b"git", b"cat-file", b"--batch"] and Path(cwd) == repo.resolve():
-            found.append(int(pid))
-    return found
 
 
 def test_it_sees_refs_that_other_processes_moved_packed_and_deleted(repo: Path) -> None:
@@ -89,19 +75,19 @@ def test_a_killed_reader_is_started_again_and_never_answers_missing_for_it(repo:
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
     reader = _kept(repo)
     assert _oids(reader, ["HEAD"]) == [head]
-    (pid,) = _cat_files(repo)
+    (pid,) = cat_file_pids(repo)
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.1)
     assert _oids(reader, ["HEAD", "HEAD^{tree}"]) == [head, git(repo, "rev-parse", "HEAD^{tree}").stdout.strip()]
     assert reader.reader is not None and reader.reader.started == 2
-    assert len(_cat_files(repo)) == 1
+    assert len(cat_file_pids(repo)) == 1
     reader.close()
 
 
 def test_a_reader_that_cannot_start_again_fails_instead_of_guessing(repo: Path) -> None:
     reader = _kept(repo)
     assert _oids(reader, ["HEAD"]) != [None]
-    (pid,) = _cat_files(repo)
+    (pid,) = cat_file_pids(repo)
     reader.env = {**reader.env, "PATH": "/nonexistent"}  # the next start finds no git
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.1)
@@ -139,9 +125,9 @@ def test_closing_stops_the_process_and_reads_go_on_without_it(repo: Path) -> Non
     reader = _kept(repo)
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
     assert _oids(reader, ["HEAD"]) == [head]
-    assert len(_cat_files(repo)) == 1
+    assert len(cat_file_pids(repo)) == 1
     reader.close()
-    assert _cat_files(repo) == []
+    assert cat_file_pids(repo) == []
     assert reader.reader is None
     assert _oids(reader, ["HEAD"]) == [head]  # one process for the read, gone after it
-    assert _cat_files(repo) == []
+    assert cat_file_pids(repo) == []

@@ -18,8 +18,7 @@ import pytest
 mcp = pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
-from tests.core.test_kept_reader import _cat_files  # noqa: E402
-from tests.helpers import git, run_gitclaim  # noqa: E402
+from tests.helpers import cat_file_pids, git, run_gitclaim  # noqa: E402
 
 
 def top_level_commands(trace: Path) -> list[str]:
@@ -50,7 +49,7 @@ def test_warm_calls_reuse_the_opened_repository(make_clone: Callable[..., Path],
                 git(clone, "config", "--unset", "gitclaim.remote")
                 res = await s.call_tool("claim_mission", {"mission_id": "m2"})
                 seen.append((res.is_error, res.content[0].text))
-                seen.append(len(_cat_files(clone)))  # the reopened repository's reader replaced the first one
+                seen.append(len(cat_file_pids(clone)))  # the reopened repository's reader replaced the first one
         return seen
 
     warm, changed, back, readers = anyio.run(run)
@@ -59,6 +58,6 @@ def test_warm_calls_reuse_the_opened_repository(make_clone: Callable[..., Path],
     assert changed[0] and "no remote named 'nowhere'" in changed[1]
     assert back[0] is False
     deadline = time.monotonic() + 10
-    while _cat_files(clone) and time.monotonic() < deadline:
+    while cat_file_pids(clone) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _cat_files(clone) == []  # the reader read end-of-file when the server went, and ended
+    assert cat_file_pids(clone) == []  # the reader read end-of-file when the server went, and ended

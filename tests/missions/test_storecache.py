@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitclaim.missions.workspace import StoreCache
-from tests.core.test_kept_reader import _cat_files
-from tests.helpers import run_gitclaim
+from tests.helpers import cat_file_pids, run_gitclaim
 
 
 def test_calls_arriving_together_open_the_repository_once(make_clone: Callable[..., Path]) -> None:
@@ -33,6 +32,6 @@ def test_calls_arriving_together_open_the_repository_once(make_clone: Callable[.
         t.join()
     assert len({id(repo) for repo in repos}) == 1
     assert all(state is not None for state in states)
-    assert len(_cat_files(clone)) == 1
+    assert len(cat_file_pids(clone)) == 1
     repos[0].git.close()  # type: ignore[attr-defined]
-    assert _cat_files(clone) == []
+    assert cat_file_pids(clone) == []
