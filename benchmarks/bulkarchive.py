@@ -4,9 +4,10 @@
 git (2.39 here) compares it with every ref the remote advertises, so archiving K missions of a remote of R refs
 costs about K × R such comparisons (18 s of CPU for one batch of 500 at 10,000 refs on this machine,
 docs/performance.md). The `growth` suite needs 100,000 archived missions, so it writes their end state the way
-gitclaim writes it (gitclaim.missions.archive: each finished mission's own create-and-finish commit, then a chain
-of archive commits of archive.MAX_BATCH missions each whose parents are the previous archive commit and the
-batch's tips, on refs/gitclaim/archive; no refs/missions/<id> left), in one stream.
+gitclaim writes it (gitclaim.missions.archive: each finished mission's own create-and-finish commit; then, per
+archive.MAX_BATCH missions, one link commit per mission whose parents are the commit before it and the mission's
+tip, and an archive commit on the last link, all on refs/gitclaim/archive; no refs/missions/<id> left), in one
+stream.
 
 One difference, which no measured command reads: an archive commit's index.json and missions/ tree list every
 mission archived up to it; here only the last one does (each earlier one lists its own batch), which keeps the
@@ -66,16 +67,19 @@ def bulk_archive(bare: Path, ids: Sequence[str]) -> float:
         # Dated when written, as `gitclaim archive` dates its commits: newer than the missions they archive.
         # git's push walks the history of refs by commit date, so an archive dated with its missions (the
         # first version of this file) hid what a real archive costs every later push (docs/performance.md).
-        w(f"commit {ARCHIVE_REF}\ncommitter Bench User <bench@example.invalid> {archived_at} +0000\n".encode())
-        w(f"data {len(msg)}\n".encode() + msg + b"\n")
-        w(b"".join(f"merge :{2 * (i + 1) + 1}\n".encode() for i in batch))
+        who = f"committer Bench User <bench@example.invalid> {archived_at} +0000\n".encode()
+        for i in batch:  # one link commit per mission: [previous, tip]; the first of all has the tip alone
+            link = archive._link_message(ids[i], INSTANCE).encode()
+            w(f"commit {ARCHIVE_REF}\n".encode() + who + f"data {len(link)}\n".encode() + link + b"\n")
+            tip = f":{2 * (i + 1) + 1}"
+            w(f"from {tip}\ndeleteall\n\n".encode() if i == 0 else f"merge {tip}\n\n".encode())
+        w(f"commit {ARCHIVE_REF}\n".encode() + who + f"data {len(msg)}\n".encode() + msg + b"\n")
         files = range(len(ids)) if last else batch  # an earlier commit's tree: its own batch only, as its index
         w(b"deleteall\n" + b"".join(f"M 100644 :{2 * (i + 1)} {archive.MISSIONS_DIR}/{ids[i]}.md\n".encode()
                                      for i in files))
         w(f"M 100644 inline {archive.INDEX}\ndata {len(data)}\n".encode() + data + b"\n\n")
     stream.close()
-    if ids and c.git(bare, "rev-parse", f"{ARCHIVE_REF}^2") != tips[(len(ids) - 1) // archive.MAX_BATCH
-                                                                     * archive.MAX_BATCH]:
+    if ids and c.git(bare, "rev-list", "--parents", "-n", "1", f"{ARCHIVE_REF}^").split()[-1] != tips[-1]:
         raise RuntimeError("bulk archive: the index's tips are not the commits fast-import wrote")
     c.git(bare, "update-ref", "-d", scratch)
     c.git(bare, "pack-refs", "--all")

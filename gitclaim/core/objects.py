@@ -23,6 +23,7 @@ from gitclaim.core import git as g
 from gitclaim.core import timeutil
 from gitclaim.core.hashing import hasher
 from gitclaim.core.signing import Signer, signed_commit
+from gitclaim.errors import GitclaimError
 
 # Characters git strips from the ends of a name or e-mail, and those it removes inside (ident.c "crud"): an
 # identity with any of them is left to git so that the commit is byte for byte what git would write.
@@ -99,6 +100,33 @@ class ObjectWriter:
         if signer is not None:
             return self._write(b"commit", signed_commit(header, body, signer))
         return self._write(b"commit", header + b"\n" + body)
+
+    def chain(self, tree: str, base: str | None, sides: Sequence[str], messages: Sequence[str],
+              env: Mapping[str, str]) -> str | None:
+        """Unsigned commits of `tree`, one per side parent, each on the one before (the first on `base`, when
+        given): parents [previous, side]. Returns the last one. Never a process per commit: built in Python and
+        written by it, or, where git must write the objects, by one `git hash-object --stdin-paths`."""
+        if self._commit_header(tree, [], env) is None:
+            # Only git can write such headers (an encoding or a name it would rewrite): one process per commit.
+            prev = base
+            for side, message in zip(sides, messages, strict=True):
+                prev = g.commit_tree(self.git, tree, [p for p in (prev, side) if p], message, dict(env))
+            return prev
+        prev, bodies, oids = base, [], []
+        for side, message in zip(sides, messages, strict=True):
+            header = self._commit_header(tree, [prev, side] if prev else [side], env)
+            assert header is not None  # the identity and dates were checked above, and parents cannot spoil them
+            body = header + b"\n" + message.encode("utf-8")
+            if self.objects_dir is not None:
+                prev = self._write(b"commit", body)
+            else:
+                prev = hasher(self.algo)(b"commit %d\0" % len(body) + body).hexdigest()
+                bodies.append(body)
+                oids.append(prev)
+        if bodies and g.write_objects(self.git, "commit", bodies) != oids:
+            raise GitclaimError("git hashed the archive's commits differently from gitclaim: nothing was pushed; "
+                                "report this with `git version`")
+        return prev
 
     # ---- helpers ------------------------------------------------------------------------------------------
     def tree_with(self, git: g.Git, base: Sequence[g.TreeEntry], files: Mapping[str, bytes]) -> str:

@@ -4,9 +4,12 @@ Those are the local names; on the remote the archive sits beside the missions' n
 `refs/gitclaim/archive` for the default namespace, `<namespace>-archive` for any other).
 
 One archive run is one atomic push that both moves the archive ref to a new commit and deletes each archived
-mission ref, every ref checked against the value it was read at. The new commit's parents are the previous
-archive tip and the archived missions' tips, so their whole histories stay reachable from that single ref; its
-tree holds `index.json` (id -> tip, status, title, times) and each final mission.md under `missions/<id>.md`.
+mission ref, every ref checked against the value it was read at. The new commit's tree holds `index.json` (id ->
+tip, status, title, times) and each final mission.md under `missions/<id>.md`. It sits on a chain of link
+commits, one per archived mission, whose parents are the link before (the first: the previous archive tip) and
+that mission's tip, so every archived history stays reachable from the single ref while no commit of the archive
+has more than two parents: git walks the remote's refs by date on every push, and a commit naming hundreds of
+tips as parents made each push to the remote read all of them (docs/archive.md, docs/performance.md).
 The push goes through the store's one compare-and-swap loop (`Store.swap`): a rejected push (a mission changed
 meanwhile) is re-read and decided again on what the remote holds then, exactly as for a single mission.
 
@@ -71,6 +74,7 @@ class Snapshot:
     tip: str | None
     index: dict[str, Entry]
     tree: tuple[g.TreeEntry, ...] = ()
+    root: str | None = None  # the tip's own tree, which the next run's link commits carry
 
 
 @dataclass
@@ -103,7 +107,7 @@ def snapshot(store: Store, *, with_tree: bool = False) -> Snapshot:
     entries = parse_index(index.data) if index is not None else {}
     missions = objs[2] if with_tree else None
     tree = tuple(g.parse_tree(missions.data)) if missions is not None and missions.type == "tree" else ()
-    return Snapshot(commit.oid, entries, tree)
+    return Snapshot(commit.oid, entries, tree, g.parse_commit(commit.oid, commit.data).tree or None)
 
 
 def parse_index(data: bytes) -> dict[str, Entry]:
@@ -233,8 +237,9 @@ def _updates(tip: str | None, commit: str, batch: list[State]) -> list[g.RefUpda
 
 
 def _build(store: Store, snap: Snapshot, batch: list[State], now: datetime) -> str:
-    """The archive commit: previous tip and every archived tip as parents; index.json and missions/<id>.md."""
+    """The archive commit (index.json and missions/<id>.md) on the batch's link commits."""
     git = store.git
+    signer = store.signer()  # a clone that must sign and cannot is refused before anything is written
     blobs = g.cat_file_batch(git, [f"{s.commit}:{m.FILENAME}" for s in batch])
     entries = {e.name: e for e in snap.tree}
     index = dict(snap.index)
@@ -250,10 +255,21 @@ def _build(store: Store, snap: Snapshot, batch: list[State], now: datetime) -> s
         g.TreeEntry("100644", "blob", store.objects.blob(render_index(index)), INDEX),
         g.TreeEntry("040000", "tree", missions_tree, MISSIONS_DIR),
     ])
-    message = _message(len(batch), store.repo.instance())
-    store.check_message(message)
-    parents = ([snap.tip] if snap.tip else []) + [s.commit for s in batch]
-    return store.objects.commit(root, parents, message, store.repo.commit_env(stamp), store.signer())
+    instance = store.repo.instance()
+    message = _message(len(batch), instance)
+    links = [_link_message(s.mission_id, instance) for s in batch]
+    for text in (message, *links):
+        store.check_message(text)
+    env = store.repo.commit_env(stamp)
+    # The links carry the previous archive's tree, so only the archive commits change index.json. They are not
+    # signed: the archive commit's signature covers them, since it names the last link by its hash.
+    last = store.objects.chain(snap.root or store.objects.tree([]), snap.tip, [s.commit for s in batch], links,
+                               env)
+    return store.objects.commit(root, [last] if last else [], message, env, signer)
+
+
+def _link_message(mission_id: str, instance: str) -> str:
+    return MissionMessage("archive", mission_id, "archive", "", {"Instance": instance}).render()
 
 
 def _message(count: int, instance: str) -> str:

@@ -154,6 +154,9 @@ def test_an_agent_that_reclones_with_its_key_resumes_its_claims(team, make_clone
     ok(again, "done", "m1", "--summary", "finished after a new clone")
 
 
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
 def test_the_archive_commit_is_signed_like_the_missions(team, make_clone, keys) -> None:
     alice = signed_clone(make_clone, "alice", keys["alice"])
     ok(alice, "new", "m1", "--title", "One")
@@ -162,6 +165,9 @@ def test_the_archive_commit_is_signed_like_the_missions(team, make_clone, keys) 
     ok(alice, "archive", "--older-than", "0s")
     raw = git(team, "cat-file", "commit", "refs/gitclaim/archive").stdout
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in raw
+    # The link commit below it is not signed: the signature covers it, as the archive commit names it by hash.
+    link = git(team, "cat-file", "commit", "refs/gitclaim/archive^").stdout
+    assert "gpgsig" not in link and link.startswith(f"tree {EMPTY_TREE}\n")  # a first run's links: no archive yet
 
 
 def test_a_principal_written_into_an_unsigned_claim_does_not_make_it_resumable(team, make_clone, keys) -> None:

@@ -10,7 +10,7 @@ from gitclaim.core import mission as m
 from gitclaim.core import transitions as claims
 from gitclaim.missions import archive, setup
 from gitclaim.missions.workspace import open_store
-from tests.helpers import git, remote_refs, run_gitclaim
+from tests.helpers import git, git_commands, remote_refs, run_gitclaim
 
 ARCHIVE = "refs/gitclaim/archive"
 
@@ -40,6 +40,32 @@ def parents(repo: Path, rev: str) -> list[str]:
     return git(repo, "rev-list", "--parents", "-n", "1", rev).stdout.split()[1:]
 
 
+def archive_run(repo: Path, rev: str) -> tuple[str | None, list[str]]:
+    """What the archive commit `rev` added: the archive commit before it (None for the first) and the tips its link
+    commits hold, in order. Also checks the shape every archive commit must keep: at most two parents."""
+    assert git(repo, "rev-list", "--min-parents=3", rev).stdout == ""
+    top = parents(repo, rev)
+    assert len(top) == 1 and "Gitclaim-Count:" in git(repo, "log", "-1", "--format=%B", rev).stdout
+    link, tips = top[0], []
+    while True:
+        subject = git(repo, "log", "-1", "--format=%s", link).stdout.strip()
+        above = parents(repo, link)
+        tips.append(above[-1])
+        assert subject == f"chore(mission): archive {mission_of(repo, above[-1])}"
+        if len(above) == 1:
+            return None, tips[::-1]
+        if not git(repo, "log", "-1", "--format=%s", above[0]).stdout.startswith("chore(mission): archive "):
+            raise AssertionError(f"link {link} does not sit on a link or an archive commit")
+        if "Gitclaim-Count:" in git(repo, "log", "-1", "--format=%B", above[0]).stdout:
+            return above[0], tips[::-1]
+        link = above[0]
+
+
+def mission_of(repo: Path, tip: str) -> str:
+    """The id of the mission whose tip this is, from its subject (`chore(mission): complete d1`)."""
+    return git(repo, "log", "-1", "--format=%s", tip).stdout.split()[-1]
+
+
 def index(repo: Path) -> dict:
     return json.loads(git(repo, "show", f"{ARCHIVE}:index.json").stdout)["missions"]
 
@@ -58,7 +84,7 @@ def test_archive_moves_finished_missions_and_keeps_their_history(make_clone, bar
     refs = remote_refs(bare_remote, "refs/")
     assert {r for r in refs if r.startswith("refs/missions/")} == {"refs/missions/act", "refs/missions/que"}
     assert refs[ARCHIVE] == out["commits"][0]
-    assert sorted(parents(bare_remote, ARCHIVE)) == sorted([tips["d1"], tips["f1"]])
+    assert archive_run(bare_remote, ARCHIVE) == (None, [tips["d1"], tips["f1"]])
     assert git(bare_remote, "log", "--format=%s", tips["d1"]).stdout.splitlines() == [
         "chore(mission): complete d1", "chore(mission): claim d1", "chore(mission): create d1"]
     assert git(bare_remote, "log", "-1", "--format=%s", ARCHIVE).stdout.strip() == "chore(mission): archive 2 missions"
@@ -79,7 +105,7 @@ def test_archive_moves_finished_missions_and_keeps_their_history(make_clone, bar
     store = open_store(a)
     tips["act"] = claims.finish(store, claims.actor_for(store), "act").state.commit
     assert run_gitclaim(a, "archive").returncode == 0
-    assert parents(bare_remote, ARCHIVE) == [first, tips["act"]]
+    assert archive_run(bare_remote, ARCHIVE) == (first, [tips["act"]])
     assert sorted(index(bare_remote)) == ["act", "d1", "f1"]
     assert list(remote_refs(bare_remote)) == ["refs/missions/que"]
 
@@ -115,7 +141,7 @@ def test_archive_push_is_atomic_and_retried_when_a_mission_changes(make_clone, b
     assert [r["mission_id"] for r in result.missions] == ["y"] and result.pushes == 2
     refs = remote_refs(bare_remote, "refs/")
     assert refs["refs/missions/x"] == reopened[0] and "refs/missions/y" not in refs
-    assert parents(bare_remote, ARCHIVE) == [tips["y"]] and list(index(bare_remote)) == ["y"]
+    assert archive_run(bare_remote, ARCHIVE) == (None, [tips["y"]]) and list(index(bare_remote)) == ["y"]
 
 
 def test_archive_never_takes_unfinished_missions_and_reports_a_refusal(make_clone, bare_remote) -> None:
@@ -159,3 +185,36 @@ def test_archive_batches_are_sized_by_the_remote_and_share_one_fetch(make_clone,
     assert list(remote_refs(bare_remote)) == ["refs/missions/q"]
     assert sorted(index(bare_remote)) == [f"d{i}" for i in range(5)]
     assert {e["tip"] for e in index(bare_remote).values()} == {tips[f"d{i}"] for i in range(5)}
+    # Each run's link commits hold its own missions, on the run before.
+    second, last = archive_run(bare_remote, ARCHIVE)
+    assert second is not None
+    first, middle = archive_run(bare_remote, second)
+    assert first is not None
+    assert (last, middle, archive_run(bare_remote, first)) == (
+        [tips["d3"], tips["d4"]], [tips["d1"], tips["d2"]], (None, [tips["d0"]]))
+
+
+def test_a_shared_repository_writes_the_links_with_one_git_process(make_clone, bare_remote, tmp_path) -> None:
+    # core.sharedRepository leaves the writing of objects to git (their group permissions): the link commits are
+    # built in Python all the same and written by one `git hash-object --stdin-paths`, not a process per mission.
+    a = fast_clone(make_clone, "a")
+    git(a, "config", "core.sharedRepository", "group")
+    tips = setup_missions(a, {f"d{i}": m.DONE for i in range(4)}, {})
+    names = git_commands(a, tmp_path, "archive")
+    assert names.count("commit-tree") == 1 and names.count("hash-object") == 2, names
+    assert archive_run(bare_remote, ARCHIVE) == (None, [tips[f"d{i}"] for i in range(4)])
+    assert git(bare_remote, "fsck", "--no-dangling").returncode == 0
+    link = parents(bare_remote, ARCHIVE)[0]
+    mode = (a / ".git" / "objects" / link[:2] / link[2:]).stat().st_mode
+    assert mode & 0o040, oct(mode)  # group-readable, as git writes a shared repository's objects
+
+
+def test_links_that_only_git_can_write_are_written_by_git(make_clone, bare_remote, tmp_path) -> None:
+    # A commit encoding other than UTF-8 is git's to write: each link is one `git commit-tree`, same shape.
+    a = fast_clone(make_clone, "a")
+    git(a, "config", "i18n.commitEncoding", "ISO-8859-1")
+    tips = setup_missions(a, {"d1": m.DONE, "d2": m.DONE}, {})
+    names = git_commands(a, tmp_path, "archive")
+    assert names.count("commit-tree") == 3, names
+    assert archive_run(bare_remote, ARCHIVE) == (None, [tips["d1"], tips["d2"]])
+    assert git(bare_remote, "log", "-1", "--format=%e", f"{ARCHIVE}^").stdout.strip() == "ISO-8859-1"

@@ -480,6 +480,21 @@ def test_deletion_through_the_archive_is_accepted(held: tuple[Path, Path]) -> No
                    "deleting it would lose the archived missions")
 
 
+def test_gitclaim_archive_passes_the_guard(held: tuple[Path, Path]) -> None:
+    # The guard finds each deleted mission's tip among the parents of the new archive commits: with gitclaim's
+    # link commits (docs/archive.md), the commit the archive ref points at holds none of them itself.
+    remote, a = held
+    ok(run_gitclaim(a, "done", "m1"))
+    for mid in ("m2", "m3"):
+        ok(run_gitclaim(a, "new", mid, "--title", f"Mission {mid}"))
+        ok(run_gitclaim(a, "cancel", mid, "--reason", "not needed"))
+    res = ok(run_gitclaim(a, "archive", "--json"))
+    assert json.loads(res.stdout)["count"] == 3 and remote_refs(remote) == {}
+    index = json.loads(git(remote, "show", "refs/gitclaim/archive:index.json").stdout)["missions"]
+    assert sorted(index) == ["m1", "m2", "m3"]
+    assert git(remote, "rev-list", "--min-parents=3", "refs/gitclaim/archive").stdout == ""
+
+
 def test_deletion_with_an_archive_missing_the_tip_is_refused(held: tuple[Path, Path]) -> None:
     remote, a = held
     before = tip(remote)

@@ -24,6 +24,7 @@ from gitclaim.core.git.objectio import trailer_values as trailer_values
 from gitclaim.core.git.objectio import unreachable_commits as unreachable_commits
 from gitclaim.core.git.objectio import var_ident as var_ident
 from gitclaim.core.git.objectio import write_blob as write_blob
+from gitclaim.core.git.objectio import write_objects as write_objects
 from gitclaim.core.git.objectio import write_tree as write_tree
 from gitclaim.core.git.process import CatFile as CatFile
 from gitclaim.core.git.process import Git as Git

@@ -125,6 +125,22 @@ def write_blob(git: Git, data: bytes) -> str:
     return git.run(["hash-object", "-w", "--no-filters", "--stdin"], input=data).text().strip()
 
 
+def write_objects(git: Git, kind: str, bodies: Sequence[bytes]) -> list[str]:
+    """Objects of one kind written by one `git hash-object --stdin-paths`, from files in a temporary directory;
+    their ids in order."""
+    import tempfile  # only where git must write many objects (a shared repository's archive run)
+
+    with tempfile.TemporaryDirectory(prefix="gitclaim-objects-") as tmp:
+        paths = []
+        for n, body in enumerate(bodies):
+            path = Path(tmp) / str(n)
+            path.write_bytes(body)
+            paths.append(str(path))
+        res = git.run(["hash-object", "-w", "--no-filters", "-t", kind, "--stdin-paths"],
+                      input=("\n".join(paths) + "\n").encode())
+    return res.text().split()
+
+
 def write_tree(git: Git, entries: Sequence[TreeEntry]) -> str:
     payload = b"".join(f"{e.mode} {e.type} {e.oid}\t{e.name}".encode() + b"\0" for e in entries)
     return git.run(["mktree", "-z"], input=payload).text().strip()
