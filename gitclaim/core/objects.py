@@ -106,7 +106,8 @@ class ObjectWriter:
         """Unsigned commits of `tree`, one per side parent, each on the one before (the first on `base`, when
         given): parents [previous, side]. Returns the last one. Never a process per commit: built in Python and
         written by it, or, where git must write the objects, by one `git hash-object --stdin-paths`."""
-        if self._commit_header(tree, [], env) is None:
+        people = self._people(env)
+        if people is None:
             # Only git can write such headers (an encoding or a name it would rewrite): one process per commit.
             prev = base
             for side, message in zip(sides, messages, strict=True):
@@ -114,9 +115,7 @@ class ObjectWriter:
             return prev
         prev, bodies, oids = base, [], []
         for side, message in zip(sides, messages, strict=True):
-            header = self._commit_header(tree, [prev, side] if prev else [side], env)
-            assert header is not None  # the identity and dates were checked above, and parents cannot spoil them
-            body = header + b"\n" + message.encode("utf-8")
+            body = _header(tree, [prev, side] if prev else [side], people) + b"\n" + message.encode("utf-8")
             if self.objects_dir is not None:
                 prev = self._write(b"commit", body)
             else:
@@ -181,6 +180,11 @@ class ObjectWriter:
 
     def _commit_header(self, tree: str, parents: Sequence[str], env: Mapping[str, str]) -> bytes | None:
         """The commit's header lines as git would write them, or None when only git can tell."""
+        people = self._people(env)
+        return None if people is None else _header(tree, parents, people)
+
+    def _people(self, env: Mapping[str, str]) -> bytes | None:
+        """The author and committer lines as git would write them, or None when only git can tell."""
         merged = {**self.git.env, **env}
         if self._get("i18n.commitencoding") not in (None, "", "utf-8", "UTF-8", "utf8"):
             return None
@@ -188,8 +192,7 @@ class ObjectWriter:
         committer = self._ident("COMMITTER", "committer", merged)
         if author is None or committer is None:
             return None
-        lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {author}", f"committer {committer}"]
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        return f"author {author}\ncommitter {committer}\n".encode()
 
     def _ident(self, who: str, section: str, env: Mapping[str, str]) -> str | None:
         name = env.get(f"GIT_{who}_NAME") or self._get(f"{section}.name") or self._get("user.name")
@@ -205,6 +208,10 @@ class ObjectWriter:
     def _get(self, key: str) -> str | None:
         values = self._config.get(key)
         return values[-1] if values else None
+
+
+def _header(tree: str, parents: Sequence[str], people: bytes) -> bytes:
+    return "".join([f"tree {tree}\n", *(f"parent {p}\n" for p in parents)]).encode() + people
 
 
 def _temporary(directory: Path) -> tuple[int, Path]:

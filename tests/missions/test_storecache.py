@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from gitclaim.core.repo import Repo
 from gitclaim.missions.workspace import StoreCache
 from tests.helpers import cat_file_pids, run_gitclaim
 
@@ -16,7 +17,7 @@ def test_calls_arriving_together_open_the_repository_once(make_clone: Callable[.
     assert run_gitclaim(clone, "new", "m1", "--title", "T").returncode == 0
     cache = StoreCache()
     start = threading.Barrier(8)
-    repos: list[object] = []
+    repos: list[Repo] = []
     states: list[object] = []
 
     def call() -> None:
@@ -33,5 +34,5 @@ def test_calls_arriving_together_open_the_repository_once(make_clone: Callable[.
     assert len({id(repo) for repo in repos}) == 1
     assert all(state is not None for state in states)
     assert len(cat_file_pids(clone)) == 1
-    repos[0].git.close()  # type: ignore[attr-defined]
+    repos[0].git.close()
     assert cat_file_pids(clone) == []
