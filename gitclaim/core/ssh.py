@@ -43,8 +43,14 @@ class Host(NamedTuple):
     port: str | None
 
 
+_SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+
+
 def parse_ssh_url(url: str) -> Host | None:
     """The ssh destination of a git URL (`ssh://[user@]host[:port]/path` or `[user@]host:path`), else None."""
+    scheme, sep, _ = url.partition("://")
+    if (sep and scheme not in _SSH_SCHEMES) or url.startswith(("/", ".")):
+        return None  # file://, https://, a local path: decided without compiling the patterns below
     m = re.match(r"^(?:ssh|git\+ssh|ssh\+git)://(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d*))?/", url)
     if m:
         return Host(m.group(1), m.group(2).strip("[]"), m.group(3) or None)

@@ -4,6 +4,7 @@ codes as through the typer app; anything unusual is left to typer."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -135,3 +136,40 @@ def test_list_the_same_both_ways(make_clone) -> None:
         idle = re.compile(r"\b\d+s\b")  # the idle time and the mirror's age may pass a second in between
         assert (fast.returncode, idle.sub("-", fast.stdout), idle.sub("-", fast.stderr)) == \
             (slow.returncode, idle.sub("-", slow.stdout), idle.sub("-", slow.stderr)), step
+
+
+# The CLI entry point in a process that registers an exit handler first: it runs only if the interpreter tears
+# itself down at the end.
+TEARDOWN = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("teardown ran\\n"))
+from gitclaim.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_hot_commands_end_without_the_interpreters_teardown(make_clone) -> None:
+    a = make_clone("a")
+    for mid in ("m1", "m2"):
+        assert run_gitclaim(a, "new", mid, "--title", f"T {mid}").returncode == 0
+    # Block-buffered stdout, as in most shells' pipes: what the command wrote must still arrive whole.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", TEARDOWN, *args], cwd=a, capture_output=True, text=True,
+                              env={**env, **extra}, timeout=60)
+
+    listed = run("list", "--json")
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert sorted(row["mission_id"] for row in json.loads(listed.stdout)) == ["m1", "m2"]
+    claimed = run("claim", "m1", "--as", "me")
+    assert (claimed.returncode, claimed.stderr) == (0, "")
+    assert claimed.stdout.startswith('claimed m1 as "me"')
+    refused = run("claim", "nothing-here")
+    assert refused.returncode == 4 and "teardown ran" not in refused.stderr  # no such mission
+    assert refused.stderr.startswith("gitclaim: ") and refused.stderr.count("\n") == 1
+    # Every other command ends the usual way.
+    typer_path = run("list", "--json", GITCLAIM_NO_FAST_PATH="1")
+    assert typer_path.returncode == 0 and typer_path.stderr == "teardown ran\n"
+    assert [(r["mission_id"], r["status"]) for r in json.loads(typer_path.stdout)] == [("m2", "QUEUED"),
+                                                                                     ("m1", "ACTIVE")]

@@ -10,8 +10,8 @@ separated from user text by the callers' validation (mission ids never start wit
 
 from __future__ import annotations
 
-from gitclaim.core.git.audit import AuditCommit as AuditCommit
-from gitclaim.core.git.audit import audit_refs as audit_refs
+from typing import TYPE_CHECKING, Any
+
 from gitclaim.core.git.objectio import all_commits as all_commits
 from gitclaim.core.git.objectio import cat_file_batch as cat_file_batch
 from gitclaim.core.git.objectio import commit_tree as commit_tree
@@ -51,8 +51,6 @@ from gitclaim.core.git.repository import pack_refs as pack_refs
 from gitclaim.core.git.repository import symbolic_refs as symbolic_refs
 from gitclaim.core.git.repository import update_ref as update_ref
 from gitclaim.core.git.repository import update_refs as update_refs
-from gitclaim.core.git.signatures import CommitSignature as CommitSignature
-from gitclaim.core.git.signatures import commit_signatures as commit_signatures
 from gitclaim.core.gitrecords import Commit as Commit
 from gitclaim.core.gitrecords import GitObject as GitObject
 from gitclaim.core.gitrecords import Ident as Ident
@@ -60,3 +58,23 @@ from gitclaim.core.gitrecords import TreeEntry as TreeEntry
 from gitclaim.core.gitrecords import parse_commit as parse_commit
 from gitclaim.core.gitrecords import parse_ident as parse_ident
 from gitclaim.core.gitrecords import parse_tree as parse_tree
+
+# Read only by `gitclaim audit` and by the trust checks of signed claims: loaded when first named, so that the
+# agents' hot commands, which use neither, do not pay for importing them (about 1.5 ms).
+_LAZY = {"AuditCommit": "audit", "audit_refs": "audit", "CommitSignature": "signatures",
+         "commit_signatures": "signatures"}
+
+if TYPE_CHECKING:
+    from gitclaim.core.git.audit import AuditCommit as AuditCommit
+    from gitclaim.core.git.audit import audit_refs as audit_refs
+    from gitclaim.core.git.signatures import CommitSignature as CommitSignature
+    from gitclaim.core.git.signatures import commit_signatures as commit_signatures
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
