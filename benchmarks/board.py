@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks import common as c
 from benchmarks.common import GITCLAIM, GITCLAIM_TEXT
-from benchmarks.suites import FETCH_ARGS, TIME_HEADERS, Ctx, Section, Target, new_clone, new_remote, time_row
+from benchmarks.harness import FETCH_ARGS, TIME_HEADERS, Ctx, Section, Target, new_clone, new_remote, time_row
 
 INSTANCES = ["0123456789ab", "ba9876543210", "00aa11bb22cc", "ddeeff001122"]
 

@@ -15,17 +15,8 @@ from pathlib import Path
 from benchmarks import common as c
 from benchmarks import resident
 from benchmarks.common import GITCLAIM_TEXT, PYTHON
-from benchmarks.suites import (
-    AGENT,
-    Ctx,
-    Remote,
-    Section,
-    Target,
-    _claims_on_remote,
-    new_clone,
-    new_remote,
-    start_agents,
-)
+from benchmarks.contention import AGENT, claims_on_remote, start_agents
+from benchmarks.harness import Ctx, Remote, Section, Target, new_clone, new_remote
 
 RAW_PUSHER = r"""
 import os, subprocess, sys, time
@@ -132,7 +123,7 @@ def _raw_pushers(ctx: Ctx, remote: Remote, clones: list[Path], oid: str) -> floa
 
 def _outcome(remote: Remote, outs: list[Path], traces: list[Path], t0: float, missions: int) -> Race:
     data = [json.loads(o.read_text()) for o in outs]
-    per_mission, claimed = _claims_on_remote(remote.bare)
+    per_mission, claimed = claims_on_remote(remote.bare)
     agent_won = sorted(cl["mission_id"] for d in data for cl in d["claims"])
     return Race(
         wall=max(d["end"] for d in data) - t0, won=len(agent_won),

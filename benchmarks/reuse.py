@@ -1,5 +1,5 @@
 """Suites for the targets of shared ssh connections, the read cache and fewer processes per write: each figure
-against raw git measured in the same run (benchmarks/suites.py has the older suites and the shared helpers).
+against raw git measured in the same run (benchmarks/harness.py has the helpers every suite shares).
 
 Sizes are options of benchmarks/run.py (`--sizes`, `--growth-sizes`, `--archived`, `--agents`, `--missions`),
 so that the expensive rows (100,000 missions, 32 agents over 500 missions) can be run where there is time.
@@ -16,16 +16,15 @@ from typing import Any
 from benchmarks import bulkarchive, resident
 from benchmarks import common as c
 from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, PYTHON, ms
-from benchmarks.suites import (
+from benchmarks.harness import (
     FETCH_ARGS,
     TIME_HEADERS,
     Ctx,
     Remote,
     Section,
     Target,
-    _import_table,
-    _runs,
     floor_runner,
+    import_table,
     new_clone,
     new_remote,
     time_row,
@@ -146,7 +145,7 @@ def ssh_reuse(ctx: Ctx) -> Section:
                      "publickey').")
     trace = ctx.ws.root / "ssh-trace.json"
     t = c.traced([*GITCLAIM, "claim", next(known), "--as", "bench"], clone, trace)
-    sec.notes.append(f"a claim over ssh, from git's trace2: {t.top_level} git processes ({', '.join(_runs(t.commands))}), "
+    sec.notes.append(f"a claim over ssh, from git's trace2: {t.top_level} git processes ({', '.join(runs(t.commands))}), "
                      f"{t.pushes} push, {t.fetches} fetch.")
     sec.raw["logins_per_5"] = logins
     _ssh_targets(sec, got)
@@ -222,10 +221,10 @@ def own_cost(ctx: Ctx) -> Section:
     own_typer = got["typer"].median - f.median - p.median
     trace = ctx.ws.root / "own-trace.json"
     t = c.traced([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone, trace)
-    sec.notes.append(f"claim from git's trace2: {t.top_level} git processes ({', '.join(_runs(t.commands))}); "
+    sec.notes.append(f"claim from git's trace2: {t.top_level} git processes ({', '.join(runs(t.commands))}); "
                      f"the floor: 2 (commit-tree, push).")
     # A claim that lands, as the timed ones do (a missing id would fetch and read the archive instead).
-    imports = _import_table([PYTHON, "-X", "importtime", "-m", "gitclaim", "claim", next(pool), "--as", "b"], clone)
+    imports = import_table([PYTHON, "-X", "importtime", "-m", "gitclaim", "claim", next(pool), "--as", "b"], clone)
     sec.table(["top-level module imported by `claim` (one `-X importtime` run)", "cumulative", "command"],
               [[name, ms(sec_), f"`{GITCLAIM_TEXT} claim <id>` with `-X importtime`"] for name, sec_ in imports[:10]])
     sec.raw = {k: v.to_json() for k, v in got.items()} | {"own_s": own, "own_typer_s": own_typer,
@@ -295,7 +294,7 @@ def list_cache(ctx: Ctx) -> Section:
         t = c.traced([*GITCLAIM, "list", "--json"], clone, trace)
         sec.notes.append(f"{label}: {loose} loose mission refs in the clone after init (packed); cache file "
                          f"{cache_file.stat().st_size / 1e6:.1f} MB; a warm `list --json` runs "
-                         f"{', '.join(_runs(t.commands))} (trace2)")
+                         f"{', '.join(runs(t.commands))} (trace2)")
         sec.raw[str(size)] = {k: v.to_json() for k, v in got.items()}
         on = got["warm"].median / got["floor_online"].median
         sec.targets.append(Target(f"`list --json` of {label} missions, warm, against no-op fetch + for-each-ref + "

@@ -29,18 +29,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import archive, contention, latency, race, scale, warm_mcp
 from benchmarks import board as b
 from benchmarks import common as c
-from benchmarks import race
+from benchmarks import harness as h
 from benchmarks import reuse as r
 from benchmarks import signing as sg
-from benchmarks import suites as s
 
 # Cheap suites first, the big rows (100,000 missions, many agents) last.
-SUITES = {**{k: v for k, v in s.SUITES.items() if k not in ("archive", "scale", "contention")},
-          "board": b.board, "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
-          "archive": s.SUITES["archive"], "scale": s.SUITES["scale"], "growth": r.growth,
-          "contention": s.SUITES["contention"], "agents": race.agents_race, "signing": sg.signing}
+SUITES = {"startup": latency.startup, "trips": latency.round_trips, "claim": latency.claim_latency,
+          "mcp": warm_mcp.mcp, "board": b.board, "own": r.own_cost, "ssh": r.ssh_reuse, "cache": r.list_cache,
+          "archive": archive.archive, "scale": scale.scale, "growth": r.growth,
+          "contention": contention.contention, "agents": race.agents_race, "signing": sg.signing}
 
 
 def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -> dict:
@@ -68,8 +68,8 @@ def machine(args: argparse.Namespace, load_before: tuple[float, float, float]) -
         "git": subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip(),
         "python": f"{platform.python_version()} ({c.PYTHON})",
         "gitclaim": f"run as `{c.PYTHON} -m gitclaim` (written `{c.GITCLAIM_TEXT}` below), PYTHONPATH={c.ROOT}; "
-                    + (f"a `gitclaim` script is on PATH ({s._which('gitclaim')}) but not used: it goes through "
-                       "the same interpreter plus whatever wrapper PATH holds" if s._which("gitclaim")
+                    + (f"a `gitclaim` script is on PATH ({h.which('gitclaim')}) but not used: it goes through "
+                       "the same interpreter plus whatever wrapper PATH holds" if h.which("gitclaim")
                        else "no `gitclaim` script on PATH"),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=c.ROOT, capture_output=True,
                                  text=True).stdout.strip(),
@@ -104,7 +104,7 @@ def machine_md(info: dict, load_after: tuple[float, float, float]) -> str:
     ]) + "\n"
 
 
-def section_md(sec: s.Section, run_line: str) -> str:
+def section_md(sec: h.Section, run_line: str) -> str:
     out = [f"### {sec.title}", "", f"_{run_line}_", ""]
     if sec.intro:
         out += [sec.intro, ""]
@@ -126,7 +126,7 @@ def section_md(sec: s.Section, run_line: str) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def targets_md(sections: list[s.Section]) -> str:
+def targets_md(sections: list[h.Section]) -> str:
     rows = ["| target | result | measured |", "| --- | --- | --- |"]
     for sec in sections:
         for t in sec.targets:
@@ -139,7 +139,7 @@ def targets_md(sections: list[s.Section]) -> str:
 TARGET_LINE = re.compile(r"^Target: (.*?): (\*\*[^*]+\*\*|not measured) \((.*)\)\.$", re.M)
 
 
-def merged_targets(path: Path, sections: list[s.Section]) -> str:
+def merged_targets(path: Path, sections: list[h.Section]) -> str:
     """The summary for a partial run: this run's targets, plus those the file's other blocks state."""
     fresh = {sec.name for sec in sections}
     text = path.read_text()
@@ -152,9 +152,9 @@ def merged_targets(path: Path, sections: list[s.Section]) -> str:
         for t in TARGET_LINE.finditer(m.group(1) if m else ""):
             verdict = t.group(2)
             split = None if verdict in ("not measured", "**met**", "**missed**") else verdict.strip("*")
-            rows.append(s.Target(t.group(1), None if verdict == "not measured" else verdict == "**met**",
+            rows.append(h.Target(t.group(1), None if verdict == "not measured" else verdict == "**met**",
                                  t.group(3), split))
-    holder = s.Section("all", "all")
+    holder = h.Section("all", "all")
     holder.targets = rows
     return targets_md([holder])
 
@@ -224,9 +224,9 @@ def main() -> int:
         print(f"[{time.time() - started:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     log(f"workspace {ws.root}; load before {load_before}")
-    ctx = s.Ctx(ws, args.quick, log, sizes=_ints(args.sizes), growth_sizes=_ints(args.growth_sizes),
+    ctx = h.Ctx(ws, args.quick, log, sizes=_ints(args.sizes), growth_sizes=_ints(args.growth_sizes),
                 archived=args.archived, agents=args.agents, missions=args.missions)
-    sections: list[s.Section] = []
+    sections: list[h.Section] = []
     raw: dict = {"machine": info, "suites": {}}
     blocks: dict[str, str] = {}
     try:
@@ -237,7 +237,7 @@ def main() -> int:
                 sec = SUITES[name](ctx)
             except Exception as exc:
                 traceback.print_exc()
-                sec = s.Section(name, f"{name} (failed)")
+                sec = h.Section(name, f"{name} (failed)")
                 sec.notes.append(f"the suite failed: {type(exc).__name__}: {exc}")
             took = time.time() - t0
             run_line = (f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}, `{info['command']}`, "

@@ -26,16 +26,16 @@ from pathlib import Path
 
 from benchmarks import common as c
 from benchmarks.common import GITCLAIM, GITCLAIM_TEXT, PYTHON, ms
-from benchmarks.suites import (
+from benchmarks.harness import (
     FETCH_ARGS,
     TIME_HEADERS,
     Ctx,
     Remote,
     Section,
-    _runs,
     floor_runner,
     new_clone,
     new_remote,
+    runs,
     time_row,
 )
 from tests.support import signing as keys
@@ -162,7 +162,7 @@ def claim_cost(ctx: Ctx, sec: Section, key: Path) -> None:
             ("claim, unsigned", [*GITCLAIM, "claim", next(todo), "--as", "bench"], plain),
             ("claim, signed", [*GITCLAIM, "claim", next(todo), "--as", "bench"], signed)):
         t, kg = counted(argv, cwd, ctx)
-        sec.notes.append(f"{label}: {t.top_level} git processes ({', '.join(_runs(t.commands))}; {t.all_git} "
+        sec.notes.append(f"{label}: {t.top_level} git processes ({', '.join(runs(t.commands))}; {t.all_git} "
                          f"with git's own children), {_keygen_summary(kg)}")
         sec.raw[f"count {label}"] = {"git": t.commands, "all_git": t.all_git, "ssh_keygen": kg}
     sec.raw["claim"] = {k: v.to_json() for k, v in got.items()}
@@ -385,7 +385,7 @@ def list_cost(ctx: Ctx, sec: Section, key: Path) -> None:
     for what, clone, prepare in counts:
         prepare()
         t, kg = counted(argv, clone, ctx)
-        sec.notes.append(f"{label} {what}: {t.top_level} git processes ({', '.join(_runs(t.commands))}), "
+        sec.notes.append(f"{label} {what}: {t.top_level} git processes ({', '.join(runs(t.commands))}), "
                          f"{_keygen_summary(kg)}")
         sec.raw[f"count {what}"] = {"git": t.commands, "ssh_keygen": len(kg)}
     some = ctx.ws.root / "fresh-oids"

@@ -1,5 +1,5 @@
 """Real git servers on loopback (ssh, smart HTTP, git://): the tests start them through the fixtures in
-tests/conftest.py, the benchmarks (benchmarks/suites.py) directly.
+tests/conftest.py, the benchmarks (benchmarks/harness.py) directly.
 
 One server of each kind runs for the whole test session (started lazily, the first time a test
 needs it) and serves a base directory; every test gets its own fresh bare repository inside that
