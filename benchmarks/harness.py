@@ -126,7 +126,7 @@ def floor_runner(ctx: Ctx, clone: Path, remote: Remote, tree: str, prefix: str) 
     return fn, f"sh benchmarks/floor.sh origin refs/bench/{prefix}-<n> <tree> <msg>"
 
 
-def runs(names: list[str]) -> list[str]:
+def run_lengths(names: list[str]) -> list[str]:
     """['a', 'a', 'b'] -> ['a ×2', 'b']"""
     out: list[str] = []
     prev, count = None, 0

@@ -21,7 +21,7 @@ from benchmarks.harness import (
     new_clone,
     new_remote,
     python_shim,
-    runs,
+    run_lengths,
     time_row,
     which,
 )
@@ -143,7 +143,7 @@ def round_trips(ctx: Ctx) -> Section:
         t = c.traced([*GITCLAIM, *args], clone, trace, ok=ok)
         failed = f"; failed: {', '.join(t.failed)}" if t.failed else ""
         rows.append([label, str(t.pushes), str(t.fetches), str(t.ls_remotes), str(t.top_level), str(t.all_git),
-                     ms(sum(t.seconds)), ", ".join(runs(t.commands)) + failed,
+                     ms(sum(t.seconds)), ", ".join(run_lengths(t.commands)) + failed,
                      f"`{GITCLAIM_TEXT} {shlex.join(args)}`"])
         if label == "claim, state known locally":
             per = ", ".join(f"{name} {ms(sec_)}" for name, sec_ in zip(t.commands, t.seconds, strict=False))
@@ -156,7 +156,7 @@ def round_trips(ctx: Ctx) -> Section:
                             c.git(clone, "rev-parse", "refs/missions/t-001^{tree}"), "floor"], clone, trace)
     rows.insert(0, ["floor (commit-tree + CAS push)", str(floor_trace.pushes), str(floor_trace.fetches), "0",
                     str(floor_trace.top_level), str(floor_trace.all_git), ms(sum(floor_trace.seconds)),
-                    ", ".join(runs(floor_trace.commands)), "`sh floor.sh origin <ref> <tree> <msg>`"])
+                    ", ".join(run_lengths(floor_trace.commands)), "`sh floor.sh origin <ref> <tree> <msg>`"])
     sec.table(["command", "pushes", "fetches", "ls-remote", "git processes", "incl. children",
                "time inside them", "gitclaim's git commands, in order", "command line"], rows)
     known, unknown = sec.raw["claim, state known locally"], sec.raw["claim, state unknown locally"]

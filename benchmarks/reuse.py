@@ -27,6 +27,7 @@ from benchmarks.harness import (
     import_table,
     new_clone,
     new_remote,
+    run_lengths,
     time_row,
 )
 
@@ -145,7 +146,7 @@ def ssh_reuse(ctx: Ctx) -> Section:
                      "publickey').")
     trace = ctx.ws.root / "ssh-trace.json"
     t = c.traced([*GITCLAIM, "claim", next(known), "--as", "bench"], clone, trace)
-    sec.notes.append(f"a claim over ssh, from git's trace2: {t.top_level} git processes ({', '.join(runs(t.commands))}), "
+    sec.notes.append(f"a claim over ssh, from git's trace2: {t.top_level} git processes ({', '.join(run_lengths(t.commands))}), "
                      f"{t.pushes} push, {t.fetches} fetch.")
     sec.raw["logins_per_5"] = logins
     _ssh_targets(sec, got)
@@ -221,7 +222,7 @@ def own_cost(ctx: Ctx) -> Section:
     own_typer = got["typer"].median - f.median - p.median
     trace = ctx.ws.root / "own-trace.json"
     t = c.traced([*GITCLAIM, "claim", next(pool), "--as", "bench"], clone, trace)
-    sec.notes.append(f"claim from git's trace2: {t.top_level} git processes ({', '.join(runs(t.commands))}); "
+    sec.notes.append(f"claim from git's trace2: {t.top_level} git processes ({', '.join(run_lengths(t.commands))}); "
                      f"the floor: 2 (commit-tree, push).")
     # A claim that lands, as the timed ones do (a missing id would fetch and read the archive instead).
     imports = import_table([PYTHON, "-X", "importtime", "-m", "gitclaim", "claim", next(pool), "--as", "b"], clone)
@@ -294,7 +295,7 @@ def list_cache(ctx: Ctx) -> Section:
         t = c.traced([*GITCLAIM, "list", "--json"], clone, trace)
         sec.notes.append(f"{label}: {loose} loose mission refs in the clone after init (packed); cache file "
                          f"{cache_file.stat().st_size / 1e6:.1f} MB; a warm `list --json` runs "
-                         f"{', '.join(runs(t.commands))} (trace2)")
+                         f"{', '.join(run_lengths(t.commands))} (trace2)")
         sec.raw[str(size)] = {k: v.to_json() for k, v in got.items()}
         on = got["warm"].median / got["floor_online"].median
         sec.targets.append(Target(f"`list --json` of {label} missions, warm, against no-op fetch + for-each-ref + "

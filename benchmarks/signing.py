@@ -21,7 +21,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import common as c
@@ -35,7 +34,7 @@ from benchmarks.harness import (
     floor_runner,
     new_clone,
     new_remote,
-    runs,
+    run_lengths,
     time_row,
 )
 from tests.support import signing as keys
@@ -162,7 +161,7 @@ def claim_cost(ctx: Ctx, sec: Section, key: Path) -> None:
             ("claim, unsigned", [*GITCLAIM, "claim", next(todo), "--as", "bench"], plain),
             ("claim, signed", [*GITCLAIM, "claim", next(todo), "--as", "bench"], signed)):
         t, kg = counted(argv, cwd, ctx)
-        sec.notes.append(f"{label}: {t.top_level} git processes ({', '.join(runs(t.commands))}; {t.all_git} "
+        sec.notes.append(f"{label}: {t.top_level} git processes ({', '.join(run_lengths(t.commands))}; {t.all_git} "
                          f"with git's own children), {_keygen_summary(kg)}")
         sec.raw[f"count {label}"] = {"git": t.commands, "all_git": t.all_git, "ssh_keygen": kg}
     sec.raw["claim"] = {k: v.to_json() for k, v in got.items()}
@@ -187,9 +186,9 @@ def bulk_claimed(bare: Path, ids: Sequence[str]) -> None:
                                    created=stamp, last_activity=stamp,
                                    body="# Mission\n\nA mission claimed in bulk by benchmarks/signing.py.\n")
         queued = m.render(queued_mission)
-        held = m.render(replace(queued_mission, status=m.ACTIVE, claimed_at=stamp, claimed_by="bench",
-                                claim_user="Bench User", claim_instance=INSTANCE, claim_epoch=1,
-                                claim_principal=PRINCIPAL))
+        held = m.render(queued_mission.evolve(status=m.ACTIVE, claimed_at=stamp, claimed_by="bench",
+                                                claim_user="Bench User", claim_instance=INSTANCE, claim_epoch=1,
+                                                claim_principal=PRINCIPAL))
         create = MissionMessage("create", mid, "create", trailers={"Instance": INSTANCE}).render().encode()
         claim = MissionMessage("claim", mid, "claim", trailers={"Instance": INSTANCE, "Epoch": "1",
                                                                 "Principal": PRINCIPAL}).render().encode()
@@ -385,7 +384,7 @@ def list_cost(ctx: Ctx, sec: Section, key: Path) -> None:
     for what, clone, prepare in counts:
         prepare()
         t, kg = counted(argv, clone, ctx)
-        sec.notes.append(f"{label} {what}: {t.top_level} git processes ({', '.join(runs(t.commands))}), "
+        sec.notes.append(f"{label} {what}: {t.top_level} git processes ({', '.join(run_lengths(t.commands))}), "
                          f"{_keygen_summary(kg)}")
         sec.raw[f"count {what}"] = {"git": t.commands, "ssh_keygen": len(kg)}
     some = ctx.ws.root / "fresh-oids"

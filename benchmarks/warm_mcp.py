@@ -16,7 +16,7 @@ from benchmarks.harness import (
     floor_runner,
     new_clone,
     new_remote,
-    runs,
+    run_lengths,
     time_row,
 )
 
@@ -54,7 +54,7 @@ def mcp(ctx: Ctx) -> Section:
         ]
         for name, t in counts.items():
             sec.notes.append(f"`{name}` tool call, counted with GIT_TRACE2_EVENT on the server: {t.pushes} push, "
-                             f"{t.fetches} fetch, {t.top_level} git processes ({', '.join(runs(t.commands))}"
+                             f"{t.fetches} fetch, {t.top_level} git processes ({', '.join(run_lengths(t.commands))}"
                              + (f"; failed: {', '.join(t.failed)}" if t.failed else "") + ")")
         sec.raw[kind] = {k: v.to_json() for k, v in got.items() if isinstance(v, Sample)}
         if counts:
