@@ -36,12 +36,6 @@ RULES = (
 )
 
 
-# Each pattern is compiled on first use (policy/patterns.py), and most messages never need some of them: a
-# plain test on the text, implied by any match, comes first. Every process that writes a mission commit checks
-# its message, and these tests spare it about 3 ms of compiling (docs/performance.md).
-_AUTOSQUASH = ("fixup! ", "squash! ", "amend! ")
-
-
 class Finding(NamedTuple):
     """One broken rule of the commit policy (a violation; not `workflows.rules.Violation`, a workflow's broken
     rule, nor `errors.PolicyViolation`, the error a front end reports). `line` is 1-based in the message as
@@ -140,9 +134,9 @@ def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
         return
     header = lines[0]
     subject, autosquash = _strip_autosquash(header.text)
-    if subject.startswith("Merge ") and PATTERNS.merge.fullmatch(subject):
+    if PATTERNS.merge_subject(subject):
         return  # git and the forges write these headers themselves; only the attribution checks apply
-    if not (subject.startswith(("Revert ", "Reapply ")) and PATTERNS.git_revert.fullmatch(subject)):
+    if not PATTERNS.revert_subject(subject):
         yield from _header(header, subject, config)
     body = lines[1:]
     if body and body[0].text.strip():
@@ -155,7 +149,7 @@ def _structure(content: list[_Line], config: PolicyConfig) -> Iterator[Finding]:
 
 def _strip_autosquash(header: str) -> tuple[str, set[str]]:
     """The header without `fixup! `/`squash! `/`amend! ` prefixes, and which prefixes there were."""
-    match = PATTERNS.autosquash.match(header) if header.startswith(_AUTOSQUASH) else None
+    match = PATTERNS.autosquash_prefix(header)
     if not match:
         return header, set()
     kinds = set(re.findall(r"(fixup|squash|amend)! ", match.group(0)))
@@ -191,7 +185,7 @@ def _header(line: _Line, subject: str, config: PolicyConfig) -> Iterator[Finding
 
 def _breaking_footers(body: list[_Line]) -> Iterator[Finding]:
     for line in body:
-        match = PATTERNS.breaking.match(line.text) if line.text.startswith(("b", "B")) else None
+        match = PATTERNS.breaking_footer(line.text)
         if not match:
             continue
         if match.group("token") not in ("BREAKING CHANGE", "BREAKING-CHANGE") or match.group("space"):
@@ -225,7 +219,7 @@ def _git_merge_header(content: list[_Line]) -> _Line | None:
     if not lines:
         return None
     subject, _ = _strip_autosquash(lines[0].text)
-    return lines[0] if subject.startswith("Merge ") and PATTERNS.git_merge.fullmatch(subject) else None
+    return lines[0] if PATTERNS.git_merge_subject(subject) else None
 
 
 def _terms(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
@@ -267,7 +261,7 @@ def _signatures(line: _Line) -> Iterator[Finding]:
 
 
 def _trailer(line: _Line, config: PolicyConfig) -> Iterator[Finding]:
-    match = PATTERNS.trailer.fullmatch(line.text) if "-by" in line.text.lower() else None
+    match = PATTERNS.by_trailer(line.text)
     if not match:
         return
     value = match.group("value")

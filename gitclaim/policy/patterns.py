@@ -103,4 +103,27 @@ class Patterns:
         return re.compile(r" -+ >8 -+\s*")
 
 
+    # What the checker matches, each pattern behind a plain test that any match of it implies: a mission commit's
+    # message never starts with `Merge ` or `fixup! `, and compiling the patterns it cannot match cost every
+    # process that writes about 3 ms (docs/performance.md). Keep each test beside its pattern's text above.
+
+    def merge_subject(self, subject: str) -> bool:
+        return subject.startswith("Merge ") and self.merge.fullmatch(subject) is not None
+
+    def git_merge_subject(self, subject: str) -> bool:
+        return subject.startswith("Merge ") and self.git_merge.fullmatch(subject) is not None
+
+    def revert_subject(self, subject: str) -> bool:
+        return subject.startswith(('Revert "', 'Reapply "')) and self.git_revert.fullmatch(subject) is not None
+
+    def autosquash_prefix(self, header: str) -> re.Match[str] | None:
+        return self.autosquash.match(header) if header.startswith(("fixup! ", "squash! ", "amend! ")) else None
+
+    def breaking_footer(self, line: str) -> re.Match[str] | None:
+        return self.breaking.match(line) if line.startswith(("b", "B")) else None  # b has no other case form
+
+    def by_trailer(self, line: str) -> re.Match[str] | None:
+        return self.trailer.fullmatch(line) if "-by" in line.lower() else None
+
+
 PATTERNS = Patterns()

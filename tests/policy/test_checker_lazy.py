@@ -27,6 +27,16 @@ def test_a_mission_commit_message_compiles_only_what_it_meets() -> None:
     assert got["found"] == []
     assert "signatures" in got["compiled"] and "header" in got["compiled"]
     assert not {"model", "aider_name", "scissors"} & set(got["compiled"])
+    # Nor the patterns its text cannot start or contain (patterns.py: the plain test beside each)
+    assert not {"merge", "git_merge", "git_revert", "autosquash", "breaking", "trailer"} & set(got["compiled"])
+
+
+def test_the_plain_tests_let_every_message_they_should_reach_its_pattern() -> None:
+    got = check_in_new_process('Merge branch \'x\' into main\n\nfixup! nothing\n')
+    assert "merge" in got["compiled"] and "git_merge" in got["compiled"] and got["found"] == []
+    got = check_in_new_process('fixup! Revert "feat: x"\n\nbreaking change: y\nReviewed-by: Ann <a@b.c>\n')
+    assert {"autosquash", "git_revert", "breaking", "trailer"} <= set(got["compiled"])
+    assert got["found"] == ["breaking-change-footer"]
 
 
 def test_a_credit_trailer_is_still_checked_against_model_names() -> None:
